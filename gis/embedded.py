@@ -1,0 +1,351 @@
+"""A private PostgreSQL + PostGIS cluster in a data folder.
+
+Used when no database URL is configured (the embedded default) and by the test suite,
+so the same code is exercised on every test run.
+
+The cluster listens on 127.0.0.1 only, on a free port unless one is given, with
+password authentication (a random password kept in the data folder, mode 0600), fsync
+on and its log in the data folder. When run as root, ``initdb`` and the server run as
+the ``postgres`` OS user, since PostgreSQL refuses to run as root.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import pwd
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gis.errors import EmbeddedClusterError
+
+INSTALL_HINT = (
+    "Install them with: sudo apt-get install postgresql-15 postgresql-15-postgis-3 "
+    "(Debian/Ubuntu), or set DOTHI_DB__URL to an existing PostGIS database."
+)
+SUPERUSER = "dothi"
+# root cannot run PostgreSQL; clusters that root starts for a folder the postgres user
+# cannot reach live here instead, keyed by the folder's absolute path.
+ROOT_CLUSTER_HOME = Path("/var/lib/postgresql/dothi-clusters")
+
+
+def find_bindir() -> Path:
+    """Locate the PostgreSQL server binaries (``initdb``, ``pg_ctl``, ``postgres``).
+
+    Returns
+    -------
+    Path
+        The folder holding them; the newest installed major version wins.
+
+    Raises
+    ------
+    EmbeddedClusterError
+        When no PostgreSQL server is installed.
+    """
+    explicit = os.environ.get("DOTHI_PG_BINDIR")
+    candidates = [Path(explicit)] if explicit else []
+    candidates += sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"),
+        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+        reverse=True,
+    )
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        out = subprocess.run(
+            [pg_config, "--bindir"], capture_output=True, text=True, check=False
+        )
+        if out.returncode == 0:
+            candidates.append(Path(out.stdout.strip()))
+    for bindir in candidates:
+        if (bindir / "initdb").exists() and (bindir / "pg_ctl").exists():
+            return bindir
+    raise EmbeddedClusterError(f"PostgreSQL server binaries not found. {INSTALL_HINT}")
+
+
+def check_postgis(bindir: Path) -> None:
+    """Fail with an install hint when the PostGIS extension is not installed.
+
+    Raises
+    ------
+    EmbeddedClusterError
+        When ``postgis.control`` is absent from the server's extension folder.
+    """
+    sharedir = _sharedir(bindir)
+    if not (sharedir / "extension" / "postgis.control").exists():
+        major = bindir.parent.name
+        raise EmbeddedClusterError(
+            f"PostGIS is not installed for PostgreSQL {major} "
+            f"(no {sharedir}/extension/postgis.control). "
+            f"Install it with: sudo apt-get install postgresql-{major}-postgis-3"
+        )
+
+
+def _sharedir(bindir: Path) -> Path:
+    pg_config = bindir / "pg_config"
+    if pg_config.exists():
+        out = subprocess.run(
+            [str(pg_config), "--sharedir"], capture_output=True, text=True, check=False
+        )
+        if out.returncode == 0:
+            return Path(out.stdout.strip())
+    # Debian layout: /usr/lib/postgresql/15/bin -> /usr/share/postgresql/15
+    return Path("/usr/share/postgresql") / bindir.parent.name
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class EmbeddedCluster:
+    """A private cluster whose state lives in ``data_dir``.
+
+    Parameters
+    ----------
+    data_dir
+        The folder holding the cluster (created when absent).
+    port
+        The port to listen on; a free one when None. A running cluster keeps its port.
+
+    Examples
+    --------
+    >>> cluster = EmbeddedCluster(Path("/tmp/city"))  # doctest: +SKIP
+    >>> url = cluster.start()  # doctest: +SKIP
+    """
+
+    data_dir: Path
+    port: int | None = None
+    started_here: bool = field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        self.data_dir = self.data_dir.resolve()
+        self._run_as = _run_as_user()
+
+    # --- paths ---------------------------------------------------------------------
+    @property
+    def pgdata(self) -> Path:
+        """The PostgreSQL data directory."""
+        link = self.data_dir / "pgdata"
+        if link.is_symlink() or link.exists():
+            return link.resolve()
+        if self._run_as and not _reachable_by(self.data_dir, self._run_as):
+            digest = hashlib.sha256(str(self.data_dir).encode()).hexdigest()[:16]
+            return ROOT_CLUSTER_HOME / digest
+        return link
+
+    @property
+    def password_file(self) -> Path:
+        """Where the superuser password is kept (mode 0600)."""
+        return self.data_dir / "pg-password"
+
+    @property
+    def log_file(self) -> Path:
+        """The server log."""
+        return self.data_dir / "postgresql.log"
+
+    # --- lifecycle -----------------------------------------------------------------
+    def start(self, *, timeout: float = 60) -> str:
+        """Initialise when needed, start unless running, and return a database URL.
+
+        Returns
+        -------
+        str
+            ``postgresql+psycopg://dothi:…@127.0.0.1:PORT/postgres``.
+
+        Raises
+        ------
+        EmbeddedClusterError
+            PostgreSQL or PostGIS missing, or the server did not come up.
+        """
+        bindir = find_bindir()
+        check_postgis(bindir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if not (self.pgdata / "PG_VERSION").exists():
+            self._initdb(bindir)
+        running = self.running_port()
+        if running is None:
+            self._pg_ctl_start(bindir, timeout)
+            self.started_here = True
+        else:
+            self.port = running
+        self._wait_ready(timeout)
+        return self.url("postgres")
+
+    def stop(self) -> None:
+        """Stop the server (fast shutdown) if it runs."""
+        if self.running_port() is None:
+            return
+        bindir = find_bindir()
+        self._run(
+            [str(bindir / "pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w", "stop"],
+            check=False,
+        )
+
+    def running_port(self) -> int | None:
+        """The port of the server running on this data folder, or None."""
+        pidfile = self.pgdata / "postmaster.pid"
+        try:
+            lines = pidfile.read_text().splitlines()
+        except (FileNotFoundError, PermissionError):
+            return None
+        if len(lines) < 4:
+            return None
+        try:
+            os.kill(int(lines[0]), 0)
+        except (ProcessLookupError, ValueError):
+            return None
+        except PermissionError:
+            pass  # alive, owned by the postgres user
+        return int(lines[3])
+
+    def url(self, database: str, *, driver: str = "postgresql+psycopg") -> str:
+        """A URL for ``database`` on this cluster."""
+        password = self.password_file.read_text().strip()
+        return f"{driver}://{SUPERUSER}:{password}@127.0.0.1:{self.port}/{database}"
+
+    # --- internals -----------------------------------------------------------------
+    def _initdb(self, bindir: Path) -> None:
+        pgdata = self.pgdata
+        pgdata.parent.mkdir(parents=True, exist_ok=True)
+        if pgdata.exists() and any(pgdata.iterdir()):
+            raise EmbeddedClusterError(
+                f"{pgdata} exists but holds no PostgreSQL cluster; remove it first"
+            )
+        password = secrets.token_urlsafe(24)
+        self.password_file.write_text(password + "\n")
+        self.password_file.chmod(0o600)
+        pwfile = pgdata.parent / f".pw-{secrets.token_hex(4)}"
+        pwfile.write_text(password + "\n")
+        pgdata.mkdir(mode=0o700, exist_ok=True)
+        if self._run_as:
+            for path in (pgdata, pwfile):
+                shutil.chown(path, self._run_as, self._run_as)
+            if pgdata.parent != self.data_dir and pgdata.parent.owner() == "root":
+                pgdata.parent.chmod(0o755)
+        pwfile.chmod(0o600)
+        try:
+            self._run(
+                [
+                    str(bindir / "initdb"),
+                    "-D", str(pgdata),
+                    "-U", SUPERUSER,
+                    f"--pwfile={pwfile}",
+                    "--auth=scram-sha-256",
+                    "-E", "UTF8",
+                    "--locale=C.UTF-8",
+                ],
+                check=True,
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
+        with (pgdata / "postgresql.conf").open("a") as conf:
+            conf.write(
+                "\n# dothi embedded cluster\n"
+                "listen_addresses = '127.0.0.1'\n"
+                "unix_socket_directories = ''\n"
+                "fsync = on\n"
+                "shared_buffers = 256MB\n"
+                "work_mem = 16MB\n"
+                "max_connections = 200\n"
+                "jit = off\n"
+            )
+        if pgdata != self.data_dir / "pgdata":
+            (self.data_dir / "pgdata").symlink_to(pgdata)
+
+    def _pg_ctl_start(self, bindir: Path, timeout: float) -> None:
+        port = self.port or free_port()
+        self.log_file.touch()
+        if self._run_as:
+            shutil.chown(self.log_file, self._run_as, self._run_as)
+        log = self.log_file if self._log_reachable() else self.pgdata / "server.log"
+        result = self._run(
+            [
+                str(bindir / "pg_ctl"),
+                "-D", str(self.pgdata),
+                "-l", str(log),
+                "-o", f"-p {port}",
+                "-w", "-t", str(int(timeout)),
+                "start",
+            ],
+            check=False,
+        )
+        if result.returncode != 0:
+            tail = _tail(log)
+            raise EmbeddedClusterError(
+                f"PostgreSQL did not start on port {port} (see {log}):\n{tail}"
+            )
+        self.port = port
+
+    def _log_reachable(self) -> bool:
+        return not self._run_as or _reachable_by(self.data_dir, self._run_as)
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        assert self.port is not None
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(
+                ("127.0.0.1", self.port), timeout=1
+            ):
+                return
+            time.sleep(0.1)
+        raise EmbeddedClusterError(f"PostgreSQL on port {self.port} is not answering")
+
+    def _run(self, argv: list[str], *, check: bool) -> subprocess.CompletedProcess[str]:
+        if self._run_as:
+            argv = ["runuser", "-u", self._run_as, "--", *argv]
+        result = subprocess.run(
+            argv, capture_output=True, text=True, check=False, cwd="/"
+        )
+        if check and result.returncode != 0:
+            raise EmbeddedClusterError(
+                f"{Path(argv[-1] if not self._run_as else argv[4]).name} failed: "
+                f"{result.stderr.strip() or result.stdout.strip()}"
+            )
+        return result
+
+
+def _run_as_user() -> str | None:
+    """The OS user to run PostgreSQL as: ``postgres`` when we are root, else ourselves."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError as exc:
+        raise EmbeddedClusterError(
+            f"running as root needs the 'postgres' OS user. {INSTALL_HINT}"
+        ) from exc
+    return "postgres"
+
+
+def _reachable_by(path: Path, user: str) -> bool:
+    """Whether ``user`` may enter ``path`` and every folder above it."""
+    info = pwd.getpwnam(user)
+    for folder in [path, *path.parents]:
+        if not folder.exists():
+            continue
+        st = folder.stat()
+        if st.st_uid == info.pw_uid:
+            ok = bool(st.st_mode & 0o100)
+        elif st.st_gid == info.pw_gid:
+            ok = bool(st.st_mode & 0o010)
+        else:
+            ok = bool(st.st_mode & 0o001)
+        if not ok:
+            return False
+    return True
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"

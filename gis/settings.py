@@ -1,0 +1,81 @@
+"""Configuration: one root ``Settings`` with nested models, read from ``DOTHI_*``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DbSettings(BaseModel):
+    """Database connection; ``url`` None means the embedded private cluster."""
+
+    url: str | None = None
+    pool_size: int = 10
+    max_overflow: int = 10
+    statement_timeout_ms: int = 15_000
+
+
+class LimitSettings(BaseModel):
+    """Request limits, documented in the README and enforced by the API."""
+
+    default_limit: int = 10
+    max_limit: int = 10_000
+    max_body_bytes: int = 10 * 1024 * 1024
+
+
+class ApiSettings(BaseModel):
+    """HTTP server options."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    root_path: str = ""
+
+
+class AuthSettings(BaseModel):
+    """Secrets for signing sessions; refused when empty outside development."""
+
+    secret_key: SecretStr = SecretStr("")
+
+
+class Settings(BaseSettings):
+    """Root settings. Never instantiated at import time."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DOTHI_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    env: Literal["development", "production", "test"] = "development"
+    data_dir: Path = Path(".dothi")
+    db: DbSettings = Field(default_factory=DbSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.limits.default_limit > self.limits.max_limit:
+            raise ValueError("limits.default_limit must not exceed limits.max_limit")
+        if self.env == "production" and not self.auth.secret_key.get_secret_value():
+            raise ValueError("DOTHI_AUTH__SECRET_KEY must be set outside development")
+        return self
+
+
+def database_url_from_env(settings: Settings) -> str | None:
+    """The configured database URL: ``DOTHI_DB__URL`` first, then ``DATABASE_URL``.
+
+    Parameters
+    ----------
+    settings
+        The loaded settings.
+
+    Returns
+    -------
+    str or None
+        None when neither is set: the embedded cluster is to be used.
+    """
+    return settings.db.url or os.environ.get("DATABASE_URL") or None

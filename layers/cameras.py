@@ -1,0 +1,62 @@
+"""Cameras (PTZ / fixed): never public; absent for anyone without an allowed role."""
+
+from sqlalchemy import Column, Date, Numeric, Table, Text
+
+from gis.layer import Access, Field, Label, TileSpec, TimeSpec, VectorLayer
+from layers.columns import (
+    geom_column,
+    id_column,
+    source_crs_column,
+    updated_at_column,
+    ward_code_column,
+)
+from layers.metadata import metadata
+
+table = Table(
+    "camera",
+    metadata,
+    id_column(),
+    Column("camera_code", Text, nullable=False, unique=True),
+    Column("camera_type", Text, nullable=False),  # PTZ | fixed
+    Column("bearing_deg", Numeric(5, 1)),
+    Column("fov_deg", Numeric(5, 1)),
+    Column("range_m", Numeric(7, 1)),
+    Column("status", Text, nullable=False, server_default="online"),
+    Column("stream_url", Text),
+    Column("installed_on", Date),
+    ward_code_column(),
+    source_crs_column(),
+    updated_at_column(),
+    geom_column("POINT"),
+    comment="Surveillance and traffic cameras. Never public.",
+)
+
+LAYER = VectorLayer(
+    id="cameras",
+    table=table,
+    title=Label(vi="Camera giám sát", en="Cameras"),
+    description=Label(
+        vi="Camera giám sát: loại (PTZ/cố định), hướng, góc nhìn, tầm xa, trạng thái.",
+        en="Cameras: type (PTZ/fixed), bearing, field of view, range, status.",
+    ),
+    fields=(
+        Field("camera_code", Label("Mã camera", "Camera code")),
+        Field("camera_type", Label("Loại", "Type")),
+        Field("bearing_deg", Label("Hướng (độ)", "Bearing (°)")),
+        Field("fov_deg", Label("Góc nhìn (độ)", "Field of view (°)")),
+        Field("range_m", Label("Tầm xa (m)", "Range (m)")),
+        Field("status", Label("Trạng thái", "Status")),
+        Field("stream_url", Label("Luồng video", "Stream URL"), queryable=False),
+        Field("installed_on", Label("Ngày lắp đặt", "Installed on")),
+        Field("ward_code", Label("Mã phường/xã", "Ward code")),
+    ),
+    geometry_type="Point",
+    access=Access(
+        read=frozenset({"ioc_operator", "security_officer", "admin"}),
+        write=frozenset({"security_officer", "admin"}),
+        personal=frozenset({"security_officer", "admin"}),
+    ),
+    tiles=TileSpec(minzoom=12),
+    time=TimeSpec("installed_on"),
+    keywords=("camera", "IOC"),
+)

@@ -1,0 +1,76 @@
+"""Citizen field reports (phản ánh hiện trường) and the reporters' contacts.
+
+The contact is personal data: it lives in its own restricted table, so the public
+collection cannot leak it by any column choice.
+"""
+
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Table, Text
+
+from gis.layer import Access, Field, Label, TileSpec, TimeSpec, VectorLayer
+from layers.columns import (
+    geom_column,
+    id_column,
+    source_crs_column,
+    updated_at_column,
+    ward_code_column,
+)
+from layers.metadata import metadata
+
+table = Table(
+    "field_report",
+    metadata,
+    id_column(),
+    Column("report_code", Text, nullable=False, unique=True),
+    Column("category", Text, ForeignKey("report_category.code"), nullable=False),
+    Column("description", Text, nullable=False),
+    # received | assigned | in_progress | resolved | rejected
+    Column("status", Text, nullable=False, server_default="received"),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("deadline_at", DateTime(timezone=True)),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("assigned_unit", Text),
+    ward_code_column(),
+    source_crs_column(),
+    updated_at_column(),
+    geom_column("POINT"),
+    Index("ix_field_report_status", "status", "received_at"),
+    comment="Citizen field reports and their handling.",
+)
+
+contact = Table(
+    "field_report_contact",
+    metadata,
+    Column("report_id", BigInteger, ForeignKey("field_report.id"), primary_key=True),
+    Column("reporter_name", Text),
+    Column("phone", Text),
+    Column("email", Text),
+    comment="Reporter contact. Personal data: restricted.",
+)
+
+LAYER = VectorLayer(
+    id="field_reports",
+    table=table,
+    title=Label(vi="Phản ánh hiện trường", en="Citizen field reports"),
+    description=Label(
+        vi="Phản ánh của người dân: loại, mô tả, trạng thái xử lý, hạn xử lý, đơn vị "
+        "được giao.",
+        en="Citizens' reports: category, description, handling status, deadline, "
+        "assigned unit.",
+    ),
+    fields=(
+        Field("report_code", Label("Mã phản ánh", "Report code")),
+        Field("category", Label("Lĩnh vực", "Category")),
+        Field("description", Label("Nội dung", "Description")),
+        Field("status", Label("Trạng thái", "Status")),
+        Field("received_at", Label("Thời điểm tiếp nhận", "Received at")),
+        Field("deadline_at", Label("Hạn xử lý", "Deadline")),
+        Field("resolved_at", Label("Thời điểm hoàn thành", "Resolved at")),
+        Field("assigned_unit", Label("Đơn vị xử lý", "Assigned unit")),
+        Field("ward_code", Label("Mã phường/xã", "Ward code")),
+    ),
+    geometry_type="Point",
+    access=Access(write=frozenset({"citizen", "ioc_operator", "admin"})),
+    tiles=TileSpec(minzoom=11, cluster_below=14),
+    time=TimeSpec("received_at"),
+    keywords=("reports", "phản ánh"),
+)

@@ -1,0 +1,115 @@
+"""Land parcels (thửa đất), their land users and land-use right certificates.
+
+A parcel is found by ward + map sheet (số tờ) + parcel number (số thửa); sheets are
+numbered within the *old* commune, so the commune at survey time is kept too. The legal
+area from the register is never recomputed: the geometric area is a separate column.
+Land users and certificates hold personal data: restricted tables, never public.
+"""
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    Table,
+    Text,
+    text,
+)
+
+from gis.layer import Access, Field, Label, TileSpec, TimeSpec, VectorLayer
+from layers.columns import (
+    geom_column,
+    id_column,
+    source_crs_column,
+    updated_at_column,
+    ward_code_column,
+)
+from layers.metadata import metadata
+
+table = Table(
+    "land_parcel",
+    metadata,
+    id_column(),
+    ward_code_column(),
+    Column("survey_ward_code", Text),  # commune the sheet was numbered in (pre-2025)
+    Column("sheet_no", Integer, nullable=False),
+    Column("parcel_no", Integer, nullable=False),
+    Column("land_use", Text, ForeignKey("land_use_type.code"), nullable=False),
+    Column("area_legal_m2", Numeric(12, 1)),
+    Column("area_geom_m2", Numeric(12, 1)),
+    Column("address", Text),
+    Column("national_parcel_id", Text),
+    Column("map_scale", Integer),
+    source_crs_column(),
+    Column("valid_from", Date, nullable=False, server_default=text("CURRENT_DATE")),
+    Column("valid_to", Date),
+    updated_at_column(),
+    geom_column("MULTIPOLYGON"),
+    Index("ix_land_parcel_lookup", "ward_code", "sheet_no", "parcel_no"),
+    Index("ix_land_parcel_land_use", "land_use"),
+    comment="Land parcels; legal and geometric areas kept apart.",
+)
+
+land_user = Table(
+    "land_user",
+    metadata,
+    id_column(),
+    Column("kind", Text, nullable=False),  # individual | household | organisation
+    Column("full_name", Text, nullable=False),
+    Column("id_number", Text),  # CCCD / business registration number
+    Column("birth_year", Integer),
+    Column("address", Text),
+    Column("phone", Text),
+    comment="Land users (chủ sử dụng đất). Personal data: restricted.",
+)
+
+certificate = Table(
+    "land_certificate",
+    metadata,
+    id_column(),
+    Column("parcel_id", BigInteger, ForeignKey("land_parcel.id"), nullable=False),
+    Column("land_user_id", BigInteger, ForeignKey("land_user.id"), nullable=False),
+    Column("serial_no", Text, nullable=False),  # số phát hành
+    Column("register_no", Text),  # số vào sổ cấp GCN
+    Column("issued_on", Date),
+    Column("issuer", Text),
+    Column("status", Text, nullable=False, server_default="valid"),
+    Index("ix_land_certificate_parcel", "parcel_id"),
+    comment="Land-use right certificates (GCN). Personal data: restricted.",
+)
+
+LAYER = VectorLayer(
+    id="land_parcels",
+    table=table,
+    title=Label(vi="Thửa đất", en="Land parcels"),
+    description=Label(
+        vi="Thửa đất: phường, số tờ bản đồ, số thửa, loại đất, diện tích pháp lý và "
+        "diện tích hình học.",
+        en="Land parcels: ward, map sheet, parcel number, land-use type, legal and "
+        "geometric area.",
+    ),
+    fields=(
+        Field("ward_code", Label("Mã phường/xã", "Ward code")),
+        Field("survey_ward_code", Label("Mã xã khi đo đạc", "Ward code at survey")),
+        Field("sheet_no", Label("Số tờ bản đồ", "Map sheet number")),
+        Field("parcel_no", Label("Số thửa", "Parcel number")),
+        Field("land_use", Label("Loại đất", "Land-use type")),
+        Field("area_legal_m2", Label("Diện tích pháp lý (m²)", "Legal area (m²)")),
+        Field("area_geom_m2", Label("Diện tích hình học (m²)", "Geometric area (m²)")),
+        Field("address", Label("Địa chỉ", "Address")),
+        Field("national_parcel_id", Label("Mã thửa quốc gia", "National parcel id")),
+        Field("map_scale", Label("Tỷ lệ bản đồ", "Map scale")),
+        Field("source_crs", Label("Hệ tọa độ gốc", "Source CRS")),
+        Field("valid_from", Label("Hiệu lực từ", "Valid from")),
+        Field("valid_to", Label("Hiệu lực đến", "Valid to")),
+        Field("updated_at", Label("Cập nhật", "Updated")),
+    ),
+    geometry_type="MultiPolygon",
+    access=Access(write=frozenset({"land_officer", "admin"})),
+    tiles=TileSpec(minzoom=13),
+    time=TimeSpec("valid_from", "valid_to"),
+    keywords=("cadastre", "địa chính", "thửa đất"),
+)

@@ -1,0 +1,50 @@
+"""Power lines (đường dây điện): the grid that feeds the lighting cabinets."""
+
+from sqlalchemy import Column, Integer, Table, Text
+
+from gis.layer import Access, Field, Label, TileSpec, VectorLayer
+from layers.columns import (
+    geom_column,
+    id_column,
+    source_crs_column,
+    updated_at_column,
+)
+from layers.metadata import metadata
+
+table = Table(
+    "power_line",
+    metadata,
+    id_column(),
+    Column("name", Text),
+    Column("power", Text),  # line | minor_line | cable
+    Column("voltage", Text),
+    Column("circuits", Integer),
+    Column("operator", Text),
+    Column("osm_id", Text),
+    source_crs_column(),
+    updated_at_column(),
+    geom_column("MULTILINESTRING"),
+    comment="Power transmission and distribution lines.",
+)
+
+LAYER = VectorLayer(
+    id="power_lines",
+    table=table,
+    title=Label(vi="Đường dây điện", en="Power lines"),
+    description=Label(
+        vi="Đường dây truyền tải và phân phối điện.",
+        en="Power transmission and distribution lines.",
+    ),
+    fields=(
+        Field("name", Label("Tên", "Name")),
+        Field("power", Label("Loại", "Kind")),
+        Field("voltage", Label("Điện áp", "Voltage")),
+        Field("circuits", Label("Số mạch", "Circuits")),
+        Field("operator", Label("Đơn vị quản lý", "Operator")),
+        Field("osm_id", Label("OSM id", "OSM id")),
+    ),
+    geometry_type="MultiLineString",
+    access=Access(write=frozenset({"lighting_crew", "admin"})),
+    tiles=TileSpec(minzoom=9),
+    keywords=("power", "điện"),
+)

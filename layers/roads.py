@@ -1,0 +1,51 @@
+"""Roads (đường giao thông): name, class, width."""
+
+from sqlalchemy import Column, Integer, Numeric, Table, Text
+
+from gis.layer import Access, Field, Label, TileSpec, VectorLayer
+from layers.columns import (
+    geom_column,
+    id_column,
+    source_crs_column,
+    updated_at_column,
+    ward_code_column,
+)
+from layers.metadata import metadata
+
+table = Table(
+    "road",
+    metadata,
+    id_column(),
+    Column("name", Text),
+    Column("road_class", Text),  # arterial | collector | local | alley
+    Column("width_m", Numeric(5, 1)),
+    Column("lanes", Integer),
+    Column("surface", Text),
+    ward_code_column(),
+    source_crs_column(),
+    updated_at_column(),
+    geom_column("MULTILINESTRING"),
+    comment="Road centre lines.",
+)
+
+LAYER = VectorLayer(
+    id="roads",
+    table=table,
+    title=Label(vi="Đường giao thông", en="Roads"),
+    description=Label(
+        vi="Tim đường giao thông: tên, cấp đường, bề rộng.",
+        en="Road centre lines: name, class, width.",
+    ),
+    fields=(
+        Field("name", Label("Tên đường", "Name")),
+        Field("road_class", Label("Cấp đường", "Class")),
+        Field("width_m", Label("Bề rộng (m)", "Width (m)")),
+        Field("lanes", Label("Số làn", "Lanes")),
+        Field("surface", Label("Mặt đường", "Surface")),
+        Field("ward_code", Label("Mã phường/xã", "Ward code")),
+    ),
+    geometry_type="MultiLineString",
+    access=Access(write=frozenset({"planner", "admin"})),
+    tiles=TileSpec(minzoom=10),
+    keywords=("roads", "giao thông"),
+)

@@ -1,0 +1,58 @@
+"""Street lights (cột/bộ đèn chiếu sáng công cộng)."""
+
+from sqlalchemy import BigInteger, Column, Date, ForeignKey, Integer, Numeric, Table, Text
+
+from gis.layer import Access, Field, Label, TileSpec, TimeSpec, VectorLayer
+from layers.columns import (
+    geom_column,
+    id_column,
+    source_crs_column,
+    updated_at_column,
+    ward_code_column,
+)
+from layers.metadata import metadata
+
+table = Table(
+    "street_light",
+    metadata,
+    id_column(),
+    Column("pole_code", Text),
+    Column("lamp_type", Text),  # LED | HPS | MH | ...
+    Column("power_w", Integer),
+    Column("pole_height_m", Numeric(4, 1)),
+    Column("cabinet_id", BigInteger, ForeignKey("lighting_cabinet.id"), index=True),
+    Column("circuit_no", Integer),
+    Column("status", Text, nullable=False, server_default="on", index=True),
+    Column("installed_on", Date),
+    ward_code_column(),
+    source_crs_column(),
+    updated_at_column(),
+    geom_column("POINT"),
+    comment="Street light poles and their lamps.",
+)
+
+LAYER = VectorLayer(
+    id="street_lights",
+    table=table,
+    title=Label(vi="Đèn chiếu sáng công cộng", en="Street lights"),
+    description=Label(
+        vi="Cột đèn chiếu sáng: loại đèn, công suất, tủ điều khiển, lộ, trạng thái.",
+        en="Street light poles: lamp type, power, cabinet, circuit, status.",
+    ),
+    fields=(
+        Field("pole_code", Label("Số hiệu cột", "Pole code")),
+        Field("lamp_type", Label("Loại đèn", "Lamp type")),
+        Field("power_w", Label("Công suất (W)", "Power (W)")),
+        Field("pole_height_m", Label("Chiều cao cột (m)", "Pole height (m)")),
+        Field("cabinet_id", Label("Tủ điều khiển", "Cabinet")),
+        Field("circuit_no", Label("Lộ", "Circuit")),
+        Field("status", Label("Trạng thái", "Status")),
+        Field("installed_on", Label("Ngày lắp đặt", "Installed on")),
+        Field("ward_code", Label("Mã phường/xã", "Ward code")),
+    ),
+    geometry_type="Point",
+    access=Access(write=frozenset({"lighting_crew", "admin"})),
+    tiles=TileSpec(minzoom=12, cluster_below=14),
+    time=TimeSpec("installed_on"),
+    keywords=("lighting", "chiếu sáng"),
+)

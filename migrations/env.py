@@ -1,0 +1,49 @@
+"""Alembic environment: targets ``layers.metadata``; URL from the caller or settings."""
+
+from __future__ import annotations
+
+import os
+
+from alembic import context
+from geoalchemy2 import alembic_helpers
+from sqlalchemy import create_engine, pool
+
+from gis.db import sqlalchemy_url
+from layers import metadata
+
+config = context.config
+
+
+def _url() -> str:
+    url = config.attributes.get("url") or os.environ.get("DOTHI_DB__URL") or os.environ.get(
+        "DATABASE_URL"
+    )
+    if not url:
+        raise SystemExit("no database URL: set DOTHI_DB__URL or use `dothi db upgrade`")
+    return sqlalchemy_url(url)
+
+
+def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
+    # PostGIS' own tables (spatial_ref_sys, topology...) are not ours
+    if type_ == "table" and reflected and compare_to is None:
+        return False
+    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
+
+
+def run_migrations_online() -> None:
+    engine = create_engine(_url(), poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            include_object=include_object,
+            process_revision_directives=alembic_helpers.writer,
+            render_item=alembic_helpers.render_item,
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+run_migrations_online()
