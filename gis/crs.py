@@ -29,7 +29,17 @@ VN2000_SRIDS: tuple[int, ...] = (
 # the CRSs every collection offers: WGS 84, Web Mercator, VN-2000 geographic, the TM-3
 # zones of the three pilot cities (Bình Thuận 9218, Ninh Thuận 9217, Bình Phước 9212,
 # and 5899 for the 2025 provinces Lâm Đồng / Đồng Nai) and UTM 48N/49N
-DEFAULT_CRS_SRIDS: tuple[int, ...] = (4326, 3857, 4756, 9218, 9217, 9212, 5899, 3405, 3406)
+DEFAULT_CRS_SRIDS: tuple[int, ...] = (
+    4326,
+    3857,
+    4756,
+    9218,
+    9217,
+    9212,
+    5899,
+    3405,
+    3406,
+)
 # deprecated EPSG codes with false easting/northing swapped: refused on import
 DEPRECATED_VN2000_SRIDS = frozenset({6956, 6957, 6958, 6959})
 

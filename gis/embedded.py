@@ -186,7 +186,15 @@ class EmbeddedCluster:
             return
         bindir = find_bindir()
         self._run(
-            [str(bindir / "pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w", "stop"],
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(self.pgdata),
+                "-m",
+                "fast",
+                "-w",
+                "stop",
+            ],
             check=False,
         )
 
@@ -236,11 +244,14 @@ class EmbeddedCluster:
             self._run(
                 [
                     str(bindir / "initdb"),
-                    "-D", str(pgdata),
-                    "-U", SUPERUSER,
+                    "-D",
+                    str(pgdata),
+                    "-U",
+                    SUPERUSER,
                     f"--pwfile={pwfile}",
                     "--auth=scram-sha-256",
-                    "-E", "UTF8",
+                    "-E",
+                    "UTF8",
                     "--locale=C.UTF-8",
                 ],
                 check=True,
@@ -270,10 +281,15 @@ class EmbeddedCluster:
         result = self._run(
             [
                 str(bindir / "pg_ctl"),
-                "-D", str(self.pgdata),
-                "-l", str(log),
-                "-o", f"-p {port}",
-                "-w", "-t", str(int(timeout)),
+                "-D",
+                str(self.pgdata),
+                "-l",
+                str(log),
+                "-o",
+                f"-p {port}",
+                "-w",
+                "-t",
+                str(int(timeout)),
                 "start",
             ],
             check=False,
@@ -292,8 +308,9 @@ class EmbeddedCluster:
         deadline = time.monotonic() + timeout
         assert self.port is not None
         while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(
-                ("127.0.0.1", self.port), timeout=1
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=1),
             ):
                 return
             time.sleep(0.1)

@@ -20,7 +20,9 @@ from gis.embedded import EmbeddedCluster
 from migrations import MIGRATIONS_DIR
 
 SHARED_DATA = Path(
-    os.environ.get("DOTHI_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+    os.environ.get(
+        "DOTHI_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
+    )
 )
 _clone_ids = itertools.count()
 
@@ -54,8 +56,11 @@ def server_url(cluster: EmbeddedCluster) -> str:
 def create_database(server_url: str, name: str, *, template: str | None = None) -> str:
     """Create ``name`` (from ``template`` when given) and return its URL."""
     with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(name)
+            )
+        )
         stmt = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
         if template:
             stmt += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
@@ -66,8 +71,11 @@ def create_database(server_url: str, name: str, *, template: str | None = None) 
 def drop_database(server_url: str, name: str) -> None:
     """Drop ``name``, disconnecting its sessions."""
     with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(name)
+            )
+        )
 
 
 @pytest.fixture(scope="session")
@@ -85,3 +93,27 @@ def db_url(server_url: str, migrated_template: str) -> Iterator[str]:
     url = create_database(server_url, name, template=migrated_template)
     yield url
     drop_database(server_url, name)
+
+
+@pytest.fixture(scope="session")
+def city_url(server_url: str, migrated_template: str) -> str:
+    """A read-only demo city (small scale, synthetic only) shared by read tests."""
+    from layers.demo import build_demo
+
+    url = create_database(server_url, "city_small", template=migrated_template)
+    build_demo(url, seed=0.42, scale=0.05, open_data=None)
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute("ANALYZE")
+    return url
+
+
+@pytest.fixture(scope="session")
+def client(city_url: str) -> Iterator[object]:
+    """An httpx client on the app over the demo city (anonymous)."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from gis.settings import Settings
+
+    with TestClient(create_app(Settings(), database_url=city_url)) as c:
+        yield c

@@ -1,0 +1,1 @@
+"""dothi's HTTP layer: OGC API routers, negotiation, errors, HTML."""

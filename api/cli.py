@@ -1,0 +1,212 @@
+"""The ``dothi`` command: serve, demo, db, layers, import."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from gis.db import ensure_database, migrate, redact
+from gis.embedded import EmbeddedCluster
+from gis.errors import GisError
+from gis.settings import Settings, database_url_from_env
+from layers import CATALOGUE
+from migrations import MIGRATIONS_DIR
+
+DATABASE = "dothi"
+DEFAULT_OPEN_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)  # noqa: T201 - a command-line tool
+
+
+def resolve_database(
+    settings: Settings, data_dir: Path, port: int | None = None
+) -> tuple[str, EmbeddedCluster | None]:
+    """The database URL: the configured one, or the embedded cluster's (started)."""
+    url = database_url_from_env(settings)
+    if url:
+        return url, None
+    cluster = EmbeddedCluster(data_dir, port=port)
+    started = time.monotonic()
+    server = cluster.start()
+    what = "started" if cluster.started_here else "reusing"
+    _say(f"dothi: {what} embedded PostgreSQL in {cluster.pgdata} on port "
+         f"{cluster.port} ({time.monotonic() - started:.1f} s)")
+    return ensure_database(server, DATABASE), cluster
+
+
+def _serve(url: str, settings: Settings, host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    os.environ["DOTHI_DB__URL"] = url
+    _say(f"dothi: serving {redact(url)} on http://{host}:{port}/")
+    uvicorn.run(
+        "api.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=True,
+    )
+    del settings
+
+
+def cmd_serve(args: argparse.Namespace, *, demo: bool = False) -> int:
+    """Start (or reuse) the database, migrate, optionally load the demo, serve."""
+    settings = Settings()
+    url, cluster = resolve_database(settings, args.data_dir, args.db_port)
+    try:
+        migrate(url, MIGRATIONS_DIR)
+        if demo:
+            from layers.demo import build_demo
+
+            open_data = args.open_data
+            if open_data is None and DEFAULT_OPEN_DATA.is_dir():
+                open_data = DEFAULT_OPEN_DATA
+            report = build_demo(url, seed=args.seed, scale=args.scale,
+                                open_data=open_data)
+            _say(f"dothi: {report}")
+        if not args.no_serve:
+            _serve(url, settings, args.host, args.port, args.workers)
+    finally:
+        if cluster is not None and cluster.started_here:
+            cluster.stop()
+            _say("dothi: embedded PostgreSQL stopped")
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    """Migrations: upgrade, downgrade, current."""
+    from alembic import command
+
+    from gis.db import alembic_config
+
+    settings = Settings()
+    url, cluster = resolve_database(settings, args.data_dir)
+    try:
+        cfg = alembic_config(url, MIGRATIONS_DIR)
+        if args.action == "upgrade":
+            command.upgrade(cfg, args.revision or "head")  # type: ignore[arg-type]
+        elif args.action == "downgrade":
+            command.downgrade(cfg, args.revision or "-1")  # type: ignore[arg-type]
+        else:
+            command.current(cfg, verbose=False)  # type: ignore[arg-type]
+    finally:
+        if cluster is not None and cluster.started_here:
+            cluster.stop()
+    return 0
+
+
+def cmd_layers(args: argparse.Namespace) -> int:
+    """Print the catalogue."""
+    del args
+    for layer in CATALOGUE.values():
+        access = "public" if layer.access.is_public else "restricted"
+        print(f"{layer.id:20} {layer.table.name:18} {layer.geometry_type or '-':16} "  # noqa: T201
+              f"{access:10} {layer.title.en} / {layer.title.vi}")
+    return 0
+
+
+def _pairs(items: list[str], what: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"dothi import: {what} expects name=value, got {item!r}")
+        out[key] = value
+    return out
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import a file into a layer's table (all or nothing)."""
+    from gis.io import import_file
+
+    layer = CATALOGUE.get(args.layer)
+    if layer is None:
+        raise SystemExit(
+            f"dothi import: unknown layer {args.layer!r}; layers: {', '.join(CATALOGUE)}"
+        )
+    settings = Settings()
+    url, cluster = resolve_database(settings, args.data_dir)
+    try:
+        migrate(url, MIGRATIONS_DIR)
+        report = import_file(
+            url, layer, args.file, crs=args.crs, src_layer=args.src_layer,
+            mapping=_pairs(args.map, "--map"), defaults=_pairs(args.set, "--set"),
+            strict=args.strict, progress=sys.stderr.isatty(),
+        )
+        print(report.summary())  # noqa: T201
+    finally:
+        if cluster is not None and cluster.started_here:
+            cluster.stop()
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of every sub-command."""
+    p = argparse.ArgumentParser(prog="dothi", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def data_dir(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--data-dir", type=Path,
+                        default=Path(os.environ.get("DOTHI_DATA_DIR", ".dothi")),
+                        help="folder of the embedded cluster (default .dothi)")
+
+    for name in ("serve", "demo"):
+        sp = sub.add_parser(name, help=f"{name} the city server")
+        sp.add_argument("--host", default="127.0.0.1")
+        sp.add_argument("--port", type=int, default=8000)
+        sp.add_argument("--workers", type=int, default=1)
+        sp.add_argument("--db-port", type=int, default=None,
+                        help="port of the embedded cluster (default: a free one)")
+        sp.add_argument("--no-serve", action="store_true",
+                        help="prepare the database and exit")
+        data_dir(sp)
+        if name == "demo":
+            sp.add_argument("--open-data", type=Path, default=None,
+                            help="real open data folder (default ../shared/data)")
+            sp.add_argument("--seed", type=float, default=0.42)
+            sp.add_argument("--scale", type=float, default=1.0)
+    sp = sub.add_parser("db", help="migrations")
+    sp.add_argument("action", choices=["upgrade", "downgrade", "current"])
+    sp.add_argument("revision", nargs="?")
+    data_dir(sp)
+    sub.add_parser("layers", help="list the catalogue")
+    sp = sub.add_parser("import", help="import a file into a layer")
+    sp.add_argument("layer")
+    sp.add_argument("file", type=Path)
+    sp.add_argument("--crs", type=int, default=None, help="EPSG code of the file")
+    sp.add_argument("--src-layer", default=None, help="layer inside the file")
+    sp.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN")
+    sp.add_argument("--set", action="append", default=[], metavar="COLUMN=VALUE")
+    sp.add_argument("--strict", action="store_true",
+                    help="abort on any rejected row")
+    data_dir(sp)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``dothi`` console script."""
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            return cmd_serve(args)
+        if args.command == "demo":
+            return cmd_serve(args, demo=True)
+        if args.command == "db":
+            return cmd_db(args)
+        if args.command == "layers":
+            return cmd_layers(args)
+        return cmd_import(args)
+    except GisError as exc:
+        _say(f"dothi: {exc.detail}")
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

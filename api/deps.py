@@ -1,0 +1,98 @@
+"""Typed dependencies shared by the routers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gis.errors import NotFoundError, UnknownParameterError
+from gis.layer import ANONYMOUS, Principal, VectorLayer
+from gis.settings import Settings
+from layers import CATALOGUE
+
+LANGS = ("vi", "en")
+
+
+def get_settings(request: Request) -> Settings:
+    """The settings the app was created with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_engine(request: Request) -> AsyncEngine:
+    """The app's database engine."""
+    engine: AsyncEngine = request.app.state.engine
+    return engine
+
+
+def get_lang(request: Request) -> str:
+    """``lang=`` first, then ``Accept-Language`` (q-values honoured), Vietnamese default."""
+    lang = request.query_params.get("lang")
+    if lang:
+        lang = lang.lower()[:2]
+        if lang not in LANGS:
+            raise UnknownParameterError(
+                f"lang: supported languages are {', '.join(LANGS)}", parameter="lang"
+            )
+    else:
+        lang = _from_accept_language(request.headers.get("accept-language", ""))
+    request.state.lang = lang
+    return lang
+
+
+def _from_accept_language(header: str) -> str:
+    best, best_q = "vi", -1.0
+    for part in header.split(","):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        code = tag.strip().lower()[:2]
+        if code in LANGS and q > best_q:
+            best, best_q = code, q
+    return best
+
+
+def get_principal(request: Request) -> Principal:
+    """Who is asking. Authentication arrives with the access issue: anonymous now."""
+    principal: Principal = getattr(request.state, "principal", ANONYMOUS)
+    return principal
+
+
+def get_layer(
+    request: Request,
+    collection_id: Annotated[str, Path(alias="collectionId")],
+) -> VectorLayer:
+    """The collection, or 404 when unknown *or hidden* from this principal."""
+    layer = CATALOGUE.get(collection_id)
+    if layer is None or not layer.access.can_read(get_principal(request)):
+        raise NotFoundError(f"no collection {collection_id!r}")
+    return layer
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
+LangDep = Annotated[str, Depends(get_lang)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+LayerDep = Annotated[VectorLayer, Depends(get_layer)]
+
+
+def visible_layers(principal: Principal) -> list[VectorLayer]:
+    """The collections ``principal`` may see, in catalogue order."""
+    return [layer for layer in CATALOGUE.values() if layer.access.can_read(principal)]
+
+
+def reject_unknown(request: Request, allowed: set[str]) -> None:
+    """/req/core/query-param-unknown: a parameter the operation lacks is a 400."""
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        raise UnknownParameterError(
+            f"unknown parameter(s): {', '.join(unknown)}; "
+            f"allowed: {', '.join(sorted(allowed))}",
+            parameter=unknown[0],
+        )

@@ -1,0 +1,46 @@
+"""Per-process cache of layer statistics (extent, time span, size) for 60 s.
+
+Extents feed collection documents and the ``numberMatched`` decision; an edit shows in
+them within a minute, which is what the OGC extent is for (a hint, not a count).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+
+from gis.layer import VectorLayer
+from gis.sql.catalog import build_layer_stats
+
+TTL_S = 60.0
+
+
+@dataclass(frozen=True)
+class LayerStats:
+    """What ``build_layer_stats`` returned, with the time it was read."""
+
+    bbox: tuple[float, float, float, float] | None
+    interval: tuple[Any, Any] | None
+    est_rows: float
+    read_at: float
+
+
+async def layer_stats(request: Request, layer: VectorLayer) -> LayerStats:
+    """The layer's statistics, from the cache when fresh."""
+    cache: dict[str, LayerStats] = request.app.state.stats_cache
+    hit = cache.get(layer.id)
+    now = time.monotonic()
+    if hit and now - hit.read_at < TTL_S:
+        return hit
+    async with request.app.state.engine.connect() as conn:
+        row = (await conn.execute(build_layer_stats(layer))).one()
+    bbox = (
+        (row.xmin, row.ymin, row.xmax, row.ymax) if row.xmin is not None else None
+    )
+    interval = (row.tmin, row.tmax) if layer.time else None
+    stats = LayerStats(bbox, interval, float(row.est_rows or 0), now)
+    cache[layer.id] = stats
+    return stats

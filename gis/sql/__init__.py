@@ -1,0 +1,1 @@
+"""SQL builders: pure functions from validated requests to SQLAlchemy statements."""

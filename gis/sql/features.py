@@ -1,0 +1,275 @@
+"""Build the features statements: PostgreSQL writes the GeoJSON, Python streams it.
+
+Builders are pure: ``(layer, query, fields) -> Select``. Identifiers come only from the
+layer's table; every value is a bound parameter.
+
+The page statement returns one row: the features joined by commas, how many there
+are, whether another page exists, the keyset values of the first and last feature,
+and (for small tables) ``numberMatched``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    false,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.sql.elements import KeyedColumnElement
+
+from gis.layer import Field, VectorLayer
+from gis.query import Cursor, ItemsQuery, SortKey
+
+# decimals in GeoJSON coordinates: 1e-7 degree is ~1 cm; projected CRSs are in metres
+DEGREE_DIGITS = 7
+METRE_DIGITS = 3
+GEOGRAPHIC_SRIDS = frozenset({4326, 4756})
+
+
+def geometry_json(layer: VectorLayer, srid: int, lonlat: bool) -> ColumnElement[Any]:
+    """``ST_AsGeoJSON`` of the layer's geometry in ``srid``, axis order as asked."""
+    geom = layer.table.c.geom
+    expr: ColumnElement[Any] = geom
+    if srid != layer.storage_srid:
+        expr = func.ST_Transform(expr, literal_column(str(int(srid))))
+    if not lonlat:
+        expr = func.ST_FlipCoordinates(expr)
+    digits = DEGREE_DIGITS if srid in GEOGRAPHIC_SRIDS else METRE_DIGITS
+    # options 0: no "crs" member (Content-Crs says it) and no bbox
+    return func.ST_AsGeoJSON(expr, literal_column(str(digits)), literal_column("0"))
+
+
+def properties_json(layer: VectorLayer, fields: Sequence[Field]) -> ColumnElement[Any]:
+    """``json_build_object`` of the fields (never ``to_jsonb(t)``: it encodes geom)."""
+    args: list[Any] = []
+    for f in fields:
+        args += [literal_column(_sql_string(f.name)), layer.table.c[f.name]]
+    return func.json_build_object(*args)
+
+
+def _sql_string(name: str) -> str:
+    # field names come from the catalogue (code, validated identifiers), never from
+    # users; written as literals so the statement text is stable for plan caching
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"not a catalogue identifier: {name!r}")
+    return f"'{name}'"
+
+
+def feature_json(
+    layer: VectorLayer, query: ItemsQuery, fields: Sequence[Field]
+) -> ColumnElement[str]:
+    """The text of one GeoJSON Feature, made by PostgreSQL."""
+    t = layer.table
+    if layer.geometry_type is None or query.skip_geometry:
+        geometry: ColumnElement[Any] = literal_column("'null'")
+    else:
+        geometry = func.coalesce(
+            geometry_json(layer, query.crs.srid, query.crs.lonlat),
+            literal_column("'null'"),
+        )
+    return func.concat(
+        literal_column('\'{"type":"Feature","id":\''),
+        t.c.id,
+        literal_column("',\"geometry\":'"),
+        geometry,
+        literal_column("',\"properties\":'"),
+        cast(properties_json(layer, fields), Text),
+        literal_column("'}'"),
+    )
+
+
+def where_clauses(layer: VectorLayer, query: ItemsQuery) -> list[ColumnElement[bool]]:
+    """bbox, datetime and property=value conditions."""
+    t = layer.table
+    conds: list[ColumnElement[bool]] = []
+    if query.bbox is not None and layer.geometry_type is not None:
+        x1, y1, x2, y2 = query.bbox
+        env: ColumnElement[Any] = func.ST_MakeEnvelope(
+            bindparam("bx1", x1), bindparam("by1", y1),
+            bindparam("bx2", x2), bindparam("by2", y2),
+            literal_column(str(int(query.bbox_srid))),
+        )  # fmt: skip
+        if query.bbox_srid != layer.storage_srid:
+            # densify before transforming so the edges of a projected box stay true
+            env = func.ST_Transform(
+                func.ST_Segmentize(env, literal_column("100")),
+                literal_column(str(int(layer.storage_srid))),
+            )
+        conds.append(func.ST_Intersects(t.c.geom, env))
+    if query.time is not None and layer.time is not None:
+        conds.append(_time_condition(layer, query))
+    for name, value in query.equals:
+        col = t.c[name]
+        # property=value compares as text so any column type takes the query string
+        target = col if _is_text(col) else cast(col, Text)
+        conds.append(target == bindparam(f"eq_{name}", value, type_=Text))
+    return conds
+
+
+def _is_text(col: KeyedColumnElement[Any]) -> bool:
+    return isinstance(col.type, String | Text)
+
+
+def _time_condition(layer: VectorLayer, query: ItemsQuery) -> ColumnElement[bool]:
+    assert layer.time is not None and query.time is not None
+    t = layer.table
+    start_col = t.c[layer.time.start]
+    end_col = t.c[layer.time.end] if layer.time.end else start_col
+    conds: list[ColumnElement[bool]] = []
+    if query.time.end is not None:
+        conds.append(start_col <= bindparam("t_end", query.time.end))
+    if query.time.start is not None:
+        after = end_col >= bindparam("t_start", query.time.start)
+        conds.append(or_(end_col.is_(None), after) if layer.time.end else after)
+    return and_(*conds) if conds else true()
+
+
+def order_columns(
+    layer: VectorLayer, sortby: tuple[SortKey, ...], *, backwards: bool
+) -> list[ColumnElement[Any]]:
+    """ORDER BY terms: the sort keys (NULLs last), then ``id`` as the tie-breaker."""
+    t = layer.table
+    terms: list[ColumnElement[Any]] = []
+    for key in sortby:
+        desc = key.descending != backwards
+        col = t.c[key.field]
+        terms.append(col.desc().nulls_last() if desc else col.asc().nulls_last())
+        if backwards:
+            terms[-1] = col.desc().nulls_first() if desc else col.asc().nulls_first()
+    terms.append(t.c.id.desc() if backwards else t.c.id.asc())
+    return terms
+
+
+def keyset_condition(
+    layer: VectorLayer, sortby: tuple[SortKey, ...], cursor: Cursor
+) -> ColumnElement[bool]:
+    """Rows strictly after (or before, for ``prev``) the cursor in the sort order.
+
+    NULL sort values sort last ascending and descending alike, so the comparison is
+    spelled out term by term instead of a row comparison (which NULLs would break).
+    """
+    t = layer.table
+    id_cmp = (
+        t.c.id < bindparam("k_id", cursor.id, type_=BigInteger)
+        if cursor.backwards
+        else t.c.id > bindparam("k_id", cursor.id, type_=BigInteger)
+    )
+    result: ColumnElement[bool] = id_cmp
+    # build from the last key to the first: key_i beyond, or equal and the rest beyond
+    for i in range(len(sortby) - 1, -1, -1):
+        key = sortby[i]
+        col = t.c[key.field]
+        value = cursor.values[i]
+        forward_desc = key.descending
+        if value is None:
+            # at the NULL tail (forward) everything after is NULL too;
+            # backwards, every non-NULL value comes before
+            if cursor.backwards:
+                beyond: ColumnElement[bool] = col.is_not(None)
+            else:
+                beyond = false()
+            equal: ColumnElement[bool] = col.is_(None)
+        else:
+            # JSON carries dates and decimals as text: cast back to the column type
+            param: ColumnElement[Any] = (
+                cast(bindparam(f"k_{i}", value, type_=Text), col.type)
+                if isinstance(value, str) and not _is_text(col)
+                else bindparam(f"k_{i}", value, type_=col.type)
+            )
+            if cursor.backwards:
+                beyond = col > param if forward_desc else col < param
+            else:
+                beyond = or_(
+                    col < param if forward_desc else col > param, col.is_(None)
+                )
+            equal = col == param
+        result = or_(beyond, and_(equal, result))
+    return result
+
+
+def build_items(
+    layer: VectorLayer,
+    query: ItemsQuery,
+    fields: Sequence[Field],
+    *,
+    count: bool,
+) -> Select[Any]:
+    """One statement for a page of features.
+
+    Returns a single row: ``features`` (comma-joined Feature texts or NULL),
+    ``returned``, ``more`` (another page exists), ``first_keys`` / ``last_keys``
+    (JSON arrays of sort values + id) and ``matched`` (or NULL when ``count`` is
+    false).
+    """
+    t = layer.table
+    conds = where_clauses(layer, query)
+    backwards = bool(query.cursor and query.cursor.backwards)
+    page_conds = list(conds)
+    if query.cursor is not None:
+        page_conds.append(keyset_condition(layer, query.sortby, query.cursor))
+    keys = [t.c[k.field] for k in query.sortby] + [t.c.id]
+    inner = (
+        select(
+            feature_json(layer, query, fields).label("f"),
+            func.json_build_array(*keys).label("k"),
+        )
+        .where(*page_conds)
+        .order_by(*order_columns(layer, query.sortby, backwards=backwards))
+        .limit(bindparam("lim_plus", query.limit + 1, type_=Integer))
+        .subquery("page")
+    )
+    numbered = select(
+        inner.c.f,
+        inner.c.k,
+        func.row_number().over().label("rn"),
+        func.count().over().label("total"),
+    ).subquery("numbered")
+    n = bindparam("lim", query.limit, type_=Integer)
+    in_page = numbered.c.rn <= n
+    last_rn = func.least(numbered.c.total, n)
+    # a prev page is fetched in reverse order; it is shown in forward order
+    shown = numbered.c.rn.desc() if backwards else numbered.c.rn.asc()
+    columns: list[Any] = [
+        func.string_agg(numbered.c.f, aggregate_order_by(literal_column("','"), shown))
+        .filter(in_page)
+        .label("features"),
+        func.count().filter(in_page).label("returned"),
+        (func.count() > n).label("more"),
+        func.max(cast(numbered.c.k, Text)).filter(numbered.c.rn == 1).label("k_first"),
+        func.max(cast(numbered.c.k, Text))
+        .filter(numbered.c.rn == last_rn)
+        .label("k_last"),
+    ]
+    if count:
+        matched = select(func.count()).select_from(t).where(*conds).scalar_subquery()
+        columns.append(matched.label("matched"))
+    else:
+        columns.append(null().label("matched"))
+    return select(*columns).select_from(numbered)
+
+
+def build_item(
+    layer: VectorLayer, query: ItemsQuery, fields: Sequence[Field], feature_id: int
+) -> Select[Any]:
+    """One feature's GeoJSON text by primary key (no cast: the index is used)."""
+    t = layer.table
+    return select(feature_json(layer, query, fields).label("f")).where(
+        t.c.id == bindparam("fid", feature_id, type_=BigInteger)
+    )

@@ -1,0 +1,60 @@
+"""The catalogue contract: every layer has its table, index, style and queryables."""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+import pytest
+
+from gis.db import libpq_url
+from layers import CATALOGUE, STYLES_DIR
+
+
+def test_catalogue_has_every_city_layer() -> None:
+    expected = {
+        "admin_units", "land_parcels", "planning_zones", "street_lights",
+        "lighting_cabinets", "trees", "env_stations", "env_observations", "cameras",
+        "field_reports", "roads", "pois", "power_lines",
+    }  # fmt: skip
+    assert expected <= set(CATALOGUE)
+
+
+@pytest.mark.parametrize("layer_id", sorted(CATALOGUE))
+def test_layer_contract(layer_id: str, db_url: str) -> None:
+    layer = CATALOGUE[layer_id]
+    with psycopg.connect(libpq_url(db_url)) as conn:
+        cols = {
+            r[0]
+            for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_name = %s",
+                (layer.table.name,),
+            )
+        }
+        assert {f.name for f in layer.fields} <= cols
+        if layer.geometry_type:
+            srid, gtype = conn.execute(
+                "SELECT srid, type FROM geometry_columns WHERE f_table_name = %s",
+                (layer.table.name,),
+            ).fetchone()
+            assert srid == 4326
+            assert gtype == layer.geometry_type.upper()
+            gist = conn.execute(
+                "SELECT count(*) FROM pg_indexes WHERE tablename = %s "
+                "AND indexdef ILIKE '%%gist%%(geom)%%'",
+                (layer.table.name,),
+            ).fetchone()
+            assert gist == (1,)
+    style = json.loads((STYLES_DIR / layer_id / "style.json").read_text())
+    assert style["layer"] == layer_id
+    assert style["title"]["vi"] and style["title"]["en"]
+    assert any(f.queryable for f in layer.fields)
+    assert layer.title.vi != layer.title.en or layer_id == "pois"
+
+
+def test_personal_data_is_not_in_public_layers() -> None:
+    # land users, certificates and reporter contacts are tables, never collections
+    tables = {layer.table.name for layer in CATALOGUE.values()}
+    assert not {"land_user", "land_certificate", "field_report_contact"} & tables
+    assert not CATALOGUE["cameras"].access.is_public
