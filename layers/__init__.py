@@ -63,7 +63,9 @@ def validate(layer: VectorLayer) -> None:
         if geom.type.srid != layer.storage_srid:
             raise ValueError(f"{layer.id}: geom SRID {geom.type.srid} is not storage")
         if (geom.type.geometry_type or "").upper() != layer.geometry_type.upper():
-            raise ValueError(f"{layer.id}: geom type differs from {layer.geometry_type}")
+            raise ValueError(
+                f"{layer.id}: geom type differs from {layer.geometry_type}"
+            )
     if layer.time:
         for name in (layer.time.start, layer.time.end):
             if name and name not in columns:

@@ -55,8 +55,12 @@ LAYER = VectorLayer(
         Field("land_use", Label("Loại đất", "Land-use type")),
         Field("max_height_m", Label("Chiều cao tối đa (m)", "Max height (m)")),
         Field("max_floors", Label("Số tầng tối đa", "Max floors")),
-        Field("building_density_pct", Label("Mật độ xây dựng (%)", "Building density (%)")),
-        Field("land_use_coefficient", Label("Hệ số sử dụng đất", "Land-use coefficient")),
+        Field(
+            "building_density_pct", Label("Mật độ xây dựng (%)", "Building density (%)")
+        ),
+        Field(
+            "land_use_coefficient", Label("Hệ số sử dụng đất", "Land-use coefficient")
+        ),
         Field("ward_code", Label("Mã phường/xã", "Ward code")),
         Field("valid_from", Label("Hiệu lực từ", "Valid from")),
         Field("valid_to", Label("Hiệu lực đến", "Valid to")),

@@ -1,6 +1,15 @@
 """Street lights (cột/bộ đèn chiếu sáng công cộng)."""
 
-from sqlalchemy import BigInteger, Column, Date, ForeignKey, Integer, Numeric, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    ForeignKey,
+    Integer,
+    Numeric,
+    Table,
+    Text,
+)
 
 from gis.layer import Access, Field, Label, TileSpec, TimeSpec, VectorLayer
 from layers.columns import (
