@@ -34,8 +34,10 @@ def resolve_database(
     started = time.monotonic()
     server = cluster.start()
     what = "started" if cluster.started_here else "reusing"
-    _say(f"dothi: {what} embedded PostgreSQL in {cluster.pgdata} on port "
-         f"{cluster.port} ({time.monotonic() - started:.1f} s)")
+    _say(
+        f"dothi: {what} embedded PostgreSQL in {cluster.pgdata} on port "
+        f"{cluster.port} ({time.monotonic() - started:.1f} s)"
+    )
     return ensure_database(server, DATABASE), cluster
 
 
@@ -68,8 +70,9 @@ def cmd_serve(args: argparse.Namespace, *, demo: bool = False) -> int:
             open_data = args.open_data
             if open_data is None and DEFAULT_OPEN_DATA.is_dir():
                 open_data = DEFAULT_OPEN_DATA
-            report = build_demo(url, seed=args.seed, scale=args.scale,
-                                open_data=open_data)
+            report = build_demo(
+                url, seed=args.seed, scale=args.scale, open_data=open_data
+            )
             _say(f"dothi: {report}")
         if not args.no_serve:
             _serve(url, settings, args.host, args.port, args.workers)
@@ -107,8 +110,11 @@ def cmd_layers(args: argparse.Namespace) -> int:
     del args
     for layer in CATALOGUE.values():
         access = "public" if layer.access.is_public else "restricted"
-        print(f"{layer.id:20} {layer.table.name:18} {layer.geometry_type or '-':16} "  # noqa: T201
-              f"{access:10} {layer.title.en} / {layer.title.vi}")
+        line = (
+            f"{layer.id:20} {layer.table.name:18} {layer.geometry_type or '-':16} "
+            f"{access:10} {layer.title.en} / {layer.title.vi}"
+        )
+        print(line)  # noqa: T201
     return 0
 
 
@@ -136,9 +142,15 @@ def cmd_import(args: argparse.Namespace) -> int:
     try:
         migrate(url, MIGRATIONS_DIR)
         report = import_file(
-            url, layer, args.file, crs=args.crs, src_layer=args.src_layer,
-            mapping=_pairs(args.map, "--map"), defaults=_pairs(args.set, "--set"),
-            strict=args.strict, progress=sys.stderr.isatty(),
+            url,
+            layer,
+            args.file,
+            crs=args.crs,
+            src_layer=args.src_layer,
+            mapping=_pairs(args.map, "--map"),
+            defaults=_pairs(args.set, "--set"),
+            strict=args.strict,
+            progress=sys.stderr.isatty(),
         )
         print(report.summary())  # noqa: T201
     finally:
@@ -153,23 +165,35 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     def data_dir(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--data-dir", type=Path,
-                        default=Path(os.environ.get("DOTHI_DATA_DIR", ".dothi")),
-                        help="folder of the embedded cluster (default .dothi)")
+        sp.add_argument(
+            "--data-dir",
+            type=Path,
+            default=Path(os.environ.get("DOTHI_DATA_DIR", ".dothi")),
+            help="folder of the embedded cluster (default .dothi)",
+        )
 
     for name in ("serve", "demo"):
         sp = sub.add_parser(name, help=f"{name} the city server")
         sp.add_argument("--host", default="127.0.0.1")
         sp.add_argument("--port", type=int, default=8000)
         sp.add_argument("--workers", type=int, default=1)
-        sp.add_argument("--db-port", type=int, default=None,
-                        help="port of the embedded cluster (default: a free one)")
-        sp.add_argument("--no-serve", action="store_true",
-                        help="prepare the database and exit")
+        sp.add_argument(
+            "--db-port",
+            type=int,
+            default=None,
+            help="port of the embedded cluster (default: a free one)",
+        )
+        sp.add_argument(
+            "--no-serve", action="store_true", help="prepare the database and exit"
+        )
         data_dir(sp)
         if name == "demo":
-            sp.add_argument("--open-data", type=Path, default=None,
-                            help="real open data folder (default ../shared/data)")
+            sp.add_argument(
+                "--open-data",
+                type=Path,
+                default=None,
+                help="real open data folder (default ../shared/data)",
+            )
             sp.add_argument("--seed", type=float, default=0.42)
             sp.add_argument("--scale", type=float, default=1.0)
     sp = sub.add_parser("db", help="migrations")
@@ -184,8 +208,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--src-layer", default=None, help="layer inside the file")
     sp.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN")
     sp.add_argument("--set", action="append", default=[], metavar="COLUMN=VALUE")
-    sp.add_argument("--strict", action="store_true",
-                    help="abort on any rejected row")
+    sp.add_argument("--strict", action="store_true", help="abort on any rejected row")
     data_dir(sp)
     return p
 

@@ -13,8 +13,9 @@ def base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def link(href: str, rel: str, type_: str, title: str | None = None,
-         **extra: Any) -> dict[str, Any]:
+def link(
+    href: str, rel: str, type_: str, title: str | None = None, **extra: Any
+) -> dict[str, Any]:
     """One OGC link object."""
     out: dict[str, Any] = {"href": href, "rel": rel, "type": type_}
     if title:
@@ -28,13 +29,20 @@ def with_query(url: str, params: dict[str, str]) -> str:
     return f"{url}?{urlencode(params)}" if params else url
 
 
-def alternates(request: Request, url: str, current: str,
-               formats: dict[str, str]) -> list[dict[str, Any]]:
+def alternates(
+    request: Request, url: str, current: str, formats: dict[str, str]
+) -> list[dict[str, Any]]:
     """``self`` and ``alternate`` links for every format key in ``formats``."""
     keep = {k: v for k, v in request.query_params.items() if k != "f"}
     out = []
     for key, media in formats.items():
         rel = "self" if key == current else "alternate"
-        out.append(link(with_query(url, {**keep, "f": key}), rel, media,
-                        f"this document as {key.upper()}"))
+        out.append(
+            link(
+                with_query(url, {**keep, "f": key}),
+                rel,
+                media,
+                f"this document as {key.upper()}",
+            )
+        )
     return out

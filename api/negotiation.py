@@ -24,8 +24,12 @@ def choose(request: Request, offered: tuple[str, ...]) -> str:
     """
     f = request.query_params.get("f")
     if f is not None:
-        key = {"application/json": "json", "application/geo+json": "geojson",
-               "text/html": "html", "text/csv": "csv"}.get(f, f.lower())
+        key = {
+            "application/json": "json",
+            "application/geo+json": "geojson",
+            "text/html": "html",
+            "text/csv": "csv",
+        }.get(f, f.lower())
         if key == "json" and "json" not in offered and "geojson" in offered:
             key = "geojson"
         if key not in offered:
@@ -52,7 +56,9 @@ def choose(request: Request, offered: tuple[str, ...]) -> str:
         if q <= 0:
             continue
         for key in offered:
-            if mtype == MEDIA[key] or (mtype == "application/json" and key == "geojson"):
+            if mtype == MEDIA[key] or (
+                mtype == "application/json" and key == "geojson"
+            ):
                 return key
         if mtype in ("*/*", "application/*"):
             return offered[0]

@@ -17,10 +17,21 @@ from layers import CATALOGUE
 PROBLEM = {"$ref": "#/components/responses/Problem"}
 
 
-def _param(name: str, description: str, schema: dict[str, Any], *,
-           style: str | None = None, explode: bool | None = None) -> dict[str, Any]:
-    p: dict[str, Any] = {"name": name, "in": "query", "required": False,
-                         "description": description, "schema": schema}
+def _param(
+    name: str,
+    description: str,
+    schema: dict[str, Any],
+    *,
+    style: str | None = None,
+    explode: bool | None = None,
+) -> dict[str, Any]:
+    p: dict[str, Any] = {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema,
+    }
     if style:
         p["style"] = style
     if explode is not None:
@@ -30,36 +41,66 @@ def _param(name: str, description: str, schema: dict[str, Any], *,
 
 def _common_params(limits: LimitSettings) -> dict[str, Any]:
     return {
-        "f": _param("f", "Output format", {"type": "string",
-                                             "enum": ["json", "html"]}),
-        "lang": _param("lang", "Language of titles and messages",
-                       {"type": "string", "enum": ["vi", "en"]}),
+        "f": _param("f", "Output format", {"type": "string", "enum": ["json", "html"]}),
+        "lang": _param(
+            "lang",
+            "Language of titles and messages",
+            {"type": "string", "enum": ["vi", "en"]},
+        ),
         "limit": _param(
             "limit",
             f"Features per page (default {limits.default_limit}, "
             f"maximum {limits.max_limit})",
-            {"type": "integer", "minimum": 1, "maximum": limits.max_limit,
-             "default": limits.default_limit},
-            style="form", explode=False),
+            {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": limits.max_limit,
+                "default": limits.default_limit,
+            },
+            style="form",
+            explode=False,
+        ),
         "bbox": _param(
-            "bbox", "Only features intersecting this box (minx,miny,maxx,maxy in "
+            "bbox",
+            "Only features intersecting this box (minx,miny,maxx,maxy in "
             "bbox-crs axis order)",
-            {"type": "array", "minItems": 4, "maxItems": 6,
-             "items": {"type": "number"}}, style="form", explode=False),
+            {
+                "type": "array",
+                "minItems": 4,
+                "maxItems": 6,
+                "items": {"type": "number"},
+            },
+            style="form",
+            explode=False,
+        ),
         "datetime": _param(
-            "datetime", "Instant or interval (RFC 3339, '..' for an open end) on the "
-            "collection's datetimeProperty", {"type": "string"},
-            style="form", explode=False),
-        "properties": _param("properties", "Properties to return",
-                             {"type": "array", "items": {"type": "string"}},
-                             style="form", explode=False),
-        "skipGeometry": _param("skipGeometry", "Omit geometries",
-                               {"type": "boolean", "default": False}),
-        "sortby": _param("sortby", "Sort keys: +name or -name, comma separated",
-                         {"type": "array", "items": {"type": "string"}},
-                         style="form", explode=False),
-        "cursor": _param("cursor", "Paging token from a next/prev link",
-                         {"type": "string"}),
+            "datetime",
+            "Instant or interval (RFC 3339, '..' for an open end) on the "
+            "collection's datetimeProperty",
+            {"type": "string"},
+            style="form",
+            explode=False,
+        ),
+        "properties": _param(
+            "properties",
+            "Properties to return",
+            {"type": "array", "items": {"type": "string"}},
+            style="form",
+            explode=False,
+        ),
+        "skipGeometry": _param(
+            "skipGeometry", "Omit geometries", {"type": "boolean", "default": False}
+        ),
+        "sortby": _param(
+            "sortby",
+            "Sort keys: +name or -name, comma separated",
+            {"type": "array", "items": {"type": "string"}},
+            style="form",
+            explode=False,
+        ),
+        "cursor": _param(
+            "cursor", "Paging token from a next/prev link", {"type": "string"}
+        ),
     }
 
 
@@ -69,43 +110,91 @@ def _collection_paths(layer: VectorLayer, principal: Principal) -> dict[str, Any
     fields = layer.visible_fields(principal)
     queryables = [
         _param(f.name, f"{f.title.en} equals this value", {"type": "string"})
-        for f in fields if f.queryable
+        for f in fields
+        if f.queryable
     ]
-    crs_param = _param("crs", "Output CRS", {"type": "string", "format": "uri",
-                                             "enum": crs})
-    bbox_crs = _param("bbox-crs", "CRS of bbox", {"type": "string", "format": "uri",
-                                                  "enum": crs})
+    crs_param = _param(
+        "crs", "Output CRS", {"type": "string", "format": "uri", "enum": crs}
+    )
+    bbox_crs = _param(
+        "bbox-crs", "CRS of bbox", {"type": "string", "format": "uri", "enum": crs}
+    )
     ref = "#/components/parameters/"
-    items_params = [{"$ref": ref + n} for n in
-                    ("f", "lang", "limit", "bbox", "datetime", "properties",
-                     "skipGeometry", "sortby", "cursor")]
-    geojson = {"application/geo+json": {"schema": {"type": "object"}},
-               "text/html": {"schema": {"type": "string"}}}
+    items_params = [
+        {"$ref": ref + n}
+        for n in (
+            "f",
+            "lang",
+            "limit",
+            "bbox",
+            "datetime",
+            "properties",
+            "skipGeometry",
+            "sortby",
+            "cursor",
+        )
+    ]
+    geojson = {
+        "application/geo+json": {"schema": {"type": "object"}},
+        "text/html": {"schema": {"type": "string"}},
+    }
     return {
-        f"/collections/{cid}": {"get": {
-            "operationId": f"getCollection_{cid}", "tags": [cid],
-            "summary": f"{layer.title.en} — metadata",
-            "parameters": [{"$ref": ref + "f"}, {"$ref": ref + "lang"}],
-            "responses": {"200": {"description": "The collection", "content": {
-                "application/json": {"schema": {"type": "object"}}}},
-                "400": PROBLEM, "404": PROBLEM}}},
-        f"/collections/{cid}/items": {"get": {
-            "operationId": f"getItems_{cid}", "tags": [cid],
-            "summary": f"{layer.title.en} — features",
-            "parameters": [*items_params, crs_param, bbox_crs, *queryables],
-            "responses": {"200": {"description": "A page of features",
-                                  "content": geojson},
-                          "400": PROBLEM, "404": PROBLEM, "406": PROBLEM,
-                          "503": PROBLEM}}},
-        f"/collections/{cid}/items/{{featureId}}": {"get": {
-            "operationId": f"getFeature_{cid}", "tags": [cid],
-            "summary": f"{layer.title.en} — one feature",
-            "parameters": [
-                {"name": "featureId", "in": "path", "required": True,
-                 "schema": {"type": "string"}, "description": "Feature id"},
-                {"$ref": ref + "f"}, {"$ref": ref + "lang"}, crs_param],
-            "responses": {"200": {"description": "The feature", "content": geojson},
-                          "400": PROBLEM, "404": PROBLEM, "406": PROBLEM}}},
+        f"/collections/{cid}": {
+            "get": {
+                "operationId": f"getCollection_{cid}",
+                "tags": [cid],
+                "summary": f"{layer.title.en} — metadata",
+                "parameters": [{"$ref": ref + "f"}, {"$ref": ref + "lang"}],
+                "responses": {
+                    "200": {
+                        "description": "The collection",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
+                    "400": PROBLEM,
+                    "404": PROBLEM,
+                },
+            }
+        },
+        f"/collections/{cid}/items": {
+            "get": {
+                "operationId": f"getItems_{cid}",
+                "tags": [cid],
+                "summary": f"{layer.title.en} — features",
+                "parameters": [*items_params, crs_param, bbox_crs, *queryables],
+                "responses": {
+                    "200": {"description": "A page of features", "content": geojson},
+                    "400": PROBLEM,
+                    "404": PROBLEM,
+                    "406": PROBLEM,
+                    "503": PROBLEM,
+                },
+            }
+        },
+        f"/collections/{cid}/items/{{featureId}}": {
+            "get": {
+                "operationId": f"getFeature_{cid}",
+                "tags": [cid],
+                "summary": f"{layer.title.en} — one feature",
+                "parameters": [
+                    {
+                        "name": "featureId",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                        "description": "Feature id",
+                    },
+                    {"$ref": ref + "f"},
+                    {"$ref": ref + "lang"},
+                    crs_param,
+                ],
+                "responses": {
+                    "200": {"description": "The feature", "content": geojson},
+                    "400": PROBLEM,
+                    "404": PROBLEM,
+                    "406": PROBLEM,
+                },
+            }
+        },
     }
 
 
@@ -114,44 +203,90 @@ def build_openapi(
 ) -> dict[str, Any]:
     """The document for ``principal``: hidden collections are absent from it."""
     del lang
-    simple = {"200": {"description": "OK", "content": {
-        "application/json": {"schema": {"type": "object"}},
-        "text/html": {"schema": {"type": "string"}}}}, "400": PROBLEM, "406": PROBLEM}
-    fref = [{"$ref": "#/components/parameters/f"},
-            {"$ref": "#/components/parameters/lang"}]
+    simple = {
+        "200": {
+            "description": "OK",
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "text/html": {"schema": {"type": "string"}},
+            },
+        },
+        "400": PROBLEM,
+        "406": PROBLEM,
+    }
+    fref = [
+        {"$ref": "#/components/parameters/f"},
+        {"$ref": "#/components/parameters/lang"},
+    ]
     paths: dict[str, Any] = {
-        "/": {"get": {"operationId": "getLandingPage", "summary": "Landing page",
-                      "parameters": fref, "responses": simple}},
-        "/conformance": {"get": {"operationId": "getConformance",
-                                 "summary": "Conformance classes",
-                                 "parameters": fref, "responses": simple}},
-        "/api": {"get": {"operationId": "getApi", "summary": "This document",
-                         "parameters": fref, "responses": simple}},
-        "/collections": {"get": {"operationId": "getCollections",
-                                 "summary": "Collections", "parameters": fref,
-                                 "responses": simple}},
+        "/": {
+            "get": {
+                "operationId": "getLandingPage",
+                "summary": "Landing page",
+                "parameters": fref,
+                "responses": simple,
+            }
+        },
+        "/conformance": {
+            "get": {
+                "operationId": "getConformance",
+                "summary": "Conformance classes",
+                "parameters": fref,
+                "responses": simple,
+            }
+        },
+        "/api": {
+            "get": {
+                "operationId": "getApi",
+                "summary": "This document",
+                "parameters": fref,
+                "responses": simple,
+            }
+        },
+        "/collections": {
+            "get": {
+                "operationId": "getCollections",
+                "summary": "Collections",
+                "parameters": fref,
+                "responses": simple,
+            }
+        },
     }
     for layer in CATALOGUE.values():
         if layer.access.can_read(principal):
             paths.update(_collection_paths(layer, principal))
     return {
         "openapi": "3.0.3",
-        "info": {"title": "dothi", "version": "0.1.0",
-                 "description": "OGC API of the city (đô thị).",
-                 "license": {"name": "Apache-2.0"}},
+        "info": {
+            "title": "dothi",
+            "version": "0.1.0",
+            "description": "OGC API of the city (đô thị).",
+            "license": {"name": "Apache-2.0"},
+        },
         "servers": [{"url": server}],
         "paths": paths,
         "components": {
             "parameters": _common_params(limits),
-            "responses": {"Problem": {
-                "description": "An RFC 9457 problem with an OGC code",
-                "content": {"application/problem+json": {"schema": {
-                    "type": "object",
-                    "required": ["type", "title", "status", "code"],
-                    "properties": {
-                        "type": {"type": "string"}, "title": {"type": "string"},
-                        "status": {"type": "integer"}, "detail": {"type": "string"},
-                        "instance": {"type": "string"}, "code": {"type": "string"},
-                    }}}}}},
+            "responses": {
+                "Problem": {
+                    "description": "An RFC 9457 problem with an OGC code",
+                    "content": {
+                        "application/problem+json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["type", "title", "status", "code"],
+                                "properties": {
+                                    "type": {"type": "string"},
+                                    "title": {"type": "string"},
+                                    "status": {"type": "integer"},
+                                    "detail": {"type": "string"},
+                                    "instance": {"type": "string"},
+                                    "code": {"type": "string"},
+                                },
+                            }
+                        }
+                    },
+                }
+            },
         },
     }

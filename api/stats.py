@@ -37,9 +37,7 @@ async def layer_stats(request: Request, layer: VectorLayer) -> LayerStats:
         return hit
     async with request.app.state.engine.connect() as conn:
         row = (await conn.execute(build_layer_stats(layer))).one()
-    bbox = (
-        (row.xmin, row.ymin, row.xmax, row.ymax) if row.xmin is not None else None
-    )
+    bbox = (row.xmin, row.ymin, row.xmax, row.ymax) if row.xmin is not None else None
     interval = (row.tmin, row.tmax) if layer.time else None
     stats = LayerStats(bbox, interval, float(row.est_rows or 0), now)
     cache[layer.id] = stats

@@ -17,7 +17,7 @@ import orjson
 
 from gis.crs import CrsRef, parse_crs
 from gis.errors import InvalidParameterError, LimitExceededError
-from gis.layer import Field, VectorLayer
+from gis.layer import Field
 
 Bbox = tuple[float, float, float, float]
 
@@ -221,9 +221,7 @@ def encode_cursor(cursor: Cursor) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(
-    token: str, layer: VectorLayer, sortby: tuple[SortKey, ...]
-) -> Cursor:
+def decode_cursor(token: str, sortby: tuple[SortKey, ...]) -> Cursor:
     """Decode a token made by ``encode_cursor`` for the same sort order."""
     try:
         data = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))

@@ -117,3 +117,36 @@ def client(city_url: str) -> Iterator[object]:
 
     with TestClient(create_app(Settings(), database_url=city_url)) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def live_url(city_url: str) -> Iterator[str]:
+    """The app served by uvicorn on a free loopback port (for GDAL and OWSLib)."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from api.app import create_app
+    from gis.embedded import free_port
+    from gis.settings import Settings
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(Settings(), database_url=city_url),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)

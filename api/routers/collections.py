@@ -78,14 +78,18 @@ async def list_collections(
     reject_unknown(request, {"f", "lang"})
     fmt = negotiation.choose(request, ("json", "html"))
     base = base_url(request)
-    docs = [await collection_doc(request, layer, lang)
-            for layer in visible_layers(principal)]
+    docs = [
+        await collection_doc(request, layer, lang)
+        for layer in visible_layers(principal)
+    ]
     if fmt == "html":
-        return html.render("collections.html", lang, title="Collections", base=base,
-                           collections=docs)
+        return html.render(
+            "collections.html", lang, title="Collections", base=base, collections=docs
+        )
     body = {
-        "links": alternates(request, f"{base}/collections", fmt,
-                            {"json": JSON, "html": "text/html"}),
+        "links": alternates(
+            request, f"{base}/collections", fmt, {"json": JSON, "html": "text/html"}
+        ),
         "collections": docs,
     }
     return Response(orjson.dumps(body), media_type=JSON)
@@ -100,6 +104,7 @@ async def get_collection(request: Request, layer: LayerDep, lang: LangDep) -> Re
     fmt = negotiation.choose(request, ("json", "html"))
     doc = await collection_doc(request, layer, lang)
     if fmt == "html":
-        return html.render("collection.html", lang, title=doc["title"],
-                           base=base_url(request), c=doc)
+        return html.render(
+            "collection.html", lang, title=doc["title"], base=base_url(request), c=doc
+        )
     return Response(orjson.dumps(doc), media_type=JSON)

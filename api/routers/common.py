@@ -45,8 +45,14 @@ async def landing(request: Request, lang: LangDep) -> Response:
     ]
     body = {"title": "dothi", "description": DESCRIPTION[lang], "links": links}
     if fmt == "html":
-        return html.render("landing.html", lang, title="dothi", base=base,
-                           description=DESCRIPTION[lang], links=links)
+        return html.render(
+            "landing.html",
+            lang,
+            title="dothi",
+            base=base,
+            description=DESCRIPTION[lang],
+            links=links,
+        )
     return _json(body)
 
 
@@ -56,8 +62,13 @@ async def conformance(request: Request, lang: LangDep) -> Response:
     reject_unknown(request, {"f", "lang"})
     fmt = negotiation.choose(request, ("json", "html"))
     if fmt == "html":
-        return html.render("conformance.html", lang, title="Conformance",
-                           base=base_url(request), conforms=CONFORMANCE)
+        return html.render(
+            "conformance.html",
+            lang,
+            title="Conformance",
+            base=base_url(request),
+            conforms=CONFORMANCE,
+        )
     return _json({"conformsTo": list(CONFORMANCE)})
 
 
@@ -68,10 +79,15 @@ async def api_definition(
     """The OpenAPI 3.0 document, listing only the collections the caller may see."""
     reject_unknown(request, {"f", "lang"})
     fmt = negotiation.choose(request, ("json", "html"))
-    doc = build_openapi(base_url(request), principal, lang,
-                        request.app.state.settings.limits)
+    doc = build_openapi(
+        base_url(request), principal, lang, request.app.state.settings.limits
+    )
     if fmt == "html":
-        return html.render("conformance.html", lang, title="OpenAPI",
-                           base=base_url(request),
-                           conforms=[f"{p}" for p in doc["paths"]])
+        return html.render(
+            "conformance.html",
+            lang,
+            title="OpenAPI",
+            base=base_url(request),
+            conforms=[f"{p}" for p in doc["paths"]],
+        )
     return _json(doc, OPENAPI_JSON)

@@ -54,7 +54,9 @@ def parse_items_query(
     crs = parse_crs(q["crs"], allowed) if "crs" in q else parse_crs(CRS84, allowed)
     bbox_crs = parse_crs(q["bbox-crs"], allowed) if "bbox-crs" in q else None
     if bbox_crs and "bbox" not in q:
-        raise InvalidParameterError("bbox-crs: given without bbox", parameter="bbox-crs")
+        raise InvalidParameterError(
+            "bbox-crs: given without bbox", parameter="bbox-crs"
+        )
     bbox_ref = bbox_crs or parse_crs(CRS84, allowed)
     skip = q.get("skipGeometry", "false").lower()
     if skip not in ("true", "false"):
@@ -78,7 +80,7 @@ def parse_items_query(
         skip_geometry=skip == "true",
         sortby=sortby,
         equals=tuple((n, q[n]) for n in sorted(queryables) if n in q),
-        cursor=decode_cursor(q["cursor"], layer, sortby) if "cursor" in q else None,
+        cursor=decode_cursor(q["cursor"], sortby) if "cursor" in q else None,
     )
 
 
@@ -114,20 +116,34 @@ def _page_links(
     links = []
     for key, mtype in media.items():
         rel = "self" if key == fmt else "alternate"
-        links.append(link(with_query(url, {**request.query_params, "f": key}), rel, mtype))
+        links.append(
+            link(with_query(url, {**request.query_params, "f": key}), rel, mtype)
+        )
     backwards = bool(query.cursor and query.cursor.backwards)
     has_next = row.more if not backwards else True
     has_prev = row.more if backwards else query.cursor is not None
     if row.returned and has_next and row.k_last:
         keys = orjson.loads(row.k_last)
         token = encode_cursor(Cursor(tuple(keys[:-1]), int(keys[-1])))
-        links.append(link(with_query(url, {**keep, "cursor": token, "f": fmt}),
-                          "next", media[fmt], "next page"))
+        links.append(
+            link(
+                with_query(url, {**keep, "cursor": token, "f": fmt}),
+                "next",
+                media[fmt],
+                "next page",
+            )
+        )
     if row.returned and has_prev and row.k_first:
         keys = orjson.loads(row.k_first)
         token = encode_cursor(Cursor(tuple(keys[:-1]), int(keys[-1]), backwards=True))
-        links.append(link(with_query(url, {**keep, "cursor": token, "f": fmt}),
-                          "prev", media[fmt], "previous page"))
+        links.append(
+            link(
+                with_query(url, {**keep, "cursor": token, "f": fmt}),
+                "prev",
+                media[fmt],
+                "previous page",
+            )
+        )
     return links
 
 
@@ -148,8 +164,9 @@ async def get_items(
     query = parse_items_query(request, layer, fields, settings)
     fmt = negotiation.choose(request, ("geojson", "html"))
     stats = await layer_stats(request, layer)
-    stmt = build_items(layer, query, _selected(fields, query),
-                       count=stats.est_rows <= COUNT_MAX_ROWS)
+    stmt = build_items(
+        layer, query, _selected(fields, query), count=stats.est_rows <= COUNT_MAX_ROWS
+    )
     async with request.app.state.engine.connect() as conn:
         row = (await conn.execute(stmt)).one()
     url = f"{base_url(request)}/collections/{layer.id}/items"
@@ -222,8 +239,9 @@ async def get_feature(
     if not -(2**63) <= fid < 2**63:
         raise NotFoundError(f"no feature {feature_id!r} in {layer.id}")
     async with request.app.state.engine.connect() as conn:
-        text = (await conn.execute(build_item(layer, query, _selected(fields, query),
-                                              fid))).scalar()
+        text = (
+            await conn.execute(build_item(layer, query, _selected(fields, query), fid))
+        ).scalar()
     if text is None:
         raise NotFoundError(f"no feature {feature_id!r} in {layer.id}")
     return _feature_response(request, layer, lang, text, fmt, query, principal)
@@ -244,9 +262,14 @@ def _feature_response(
     fid = orjson.loads(text)["id"] if fmt == "html" else None
     if fmt == "html":
         feature = orjson.loads(text)
-        return html.render("feature.html", lang, title=f"{layer.title.get(lang)} {fid}",
-                           base=base, feature=feature,
-                           geometry_type=layer.geometry_type)
+        return html.render(
+            "feature.html",
+            lang,
+            title=f"{layer.title.get(lang)} {fid}",
+            base=base,
+            feature=feature,
+            geometry_type=layer.geometry_type,
+        )
     url = str(request.url).split("?")[0]
     links = [
         link(url, "self", GEOJSON),

@@ -30,8 +30,10 @@ def build_layer_stats(layer: VectorLayer) -> Select[Any]:
             func.ST_YMax(box).label("ymax"),
         ]
     else:
-        spatial = [literal_column("NULL::float8").label(n)
-                   for n in ("xmin", "ymin", "xmax", "ymax")]
+        spatial = [
+            literal_column("NULL::float8").label(n)
+            for n in ("xmin", "ymin", "xmax", "ymax")
+        ]
     if layer.time:
         start = t.c[layer.time.start]
         end = t.c[layer.time.end] if layer.time.end else start
@@ -40,7 +42,9 @@ def build_layer_stats(layer: VectorLayer) -> Select[Any]:
             select(func.max(end)).scalar_subquery().label("tmax"),
         ]
     else:
-        temporal = [literal_column("NULL::timestamptz").label(n) for n in ("tmin", "tmax")]
+        temporal = [
+            literal_column("NULL::timestamptz").label(n) for n in ("tmin", "tmax")
+        ]
     rows = func.greatest(
         select(literal_column("reltuples"))
         .select_from(text("pg_class"))

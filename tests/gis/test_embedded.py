@@ -52,7 +52,7 @@ def test_missing_postgresql_names_the_package(
     monkeypatch.setenv("PATH", str(tmp_path))
     import gis.embedded as embedded
 
-    monkeypatch.setattr(embedded.Path, "glob", lambda self, pattern: iter(()))
+    monkeypatch.setattr(embedded.Path, "glob", lambda *_: iter(()))
     with pytest.raises(EmbeddedClusterError, match="apt-get install postgresql-15"):
         EmbeddedCluster(tmp_path / "x").start()
 
@@ -60,7 +60,7 @@ def test_missing_postgresql_names_the_package(
 def test_missing_postgis_names_the_package(tmp_path: Path) -> None:
     fake = tmp_path / "usr" / "lib" / "postgresql" / "99" / "bin"
     fake.mkdir(parents=True)
-    with pytest.raises(EmbeddedClusterError, match="postgresql-99-postgis-3"):
-        from gis.embedded import check_postgis
+    from gis.embedded import check_postgis
 
+    with pytest.raises(EmbeddedClusterError, match="postgresql-99-postgis-3"):
         check_postgis(fake)

@@ -73,9 +73,14 @@ def test_vn2000_crs_come_from_proj(db_url: str) -> None:
 def test_code_lists_are_data(db_url: str) -> None:
     with psycopg.connect(libpq_url(db_url)) as conn:
         counts = {
-            t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # noqa: S608
-            for t in ("land_use_type", "report_category", "tree_category",
-                      "aqi_band", "env_parameter")
+            t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in (
+                "land_use_type",
+                "report_category",
+                "tree_category",
+                "aqi_band",
+                "env_parameter",
+            )
         }
         odt = conn.execute(
             "SELECT name_vi FROM land_use_type WHERE code = 'ODT'"
