@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import problems
 from api.routers import collections, common, features
-from gis.db import create_engine
+from gis.db import open_pool
 from gis.settings import Settings
 
 
@@ -19,12 +21,12 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.engine = create_engine(database_url, settings)
+        app.state.pool = await open_pool(database_url, settings)
         app.state.stats_cache = {}
         try:
             yield
         finally:
-            await app.state.engine.dispose()
+            await app.state.pool.close()
 
     app = FastAPI(
         title="dothi",
@@ -35,23 +37,50 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         root_path=settings.api.root_path,
+        # no OpenTelemetry unless a deployment configures it: it costs every request
+        telemetry={
+            "tracing": False,
+            "metrics": False,
+            "logs": False,
+            "operation_spans": False,
+        },
     )
     app.state.settings = settings
     problems.install(app)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
 
-    @app.middleware("http")
-    async def request_id(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        request.state.request_id = uuid.uuid4().hex[:16]
-        response = await call_next(request)
-        response.headers["X-Request-Id"] = request.state.request_id
-        return response
+    app.add_middleware(RequestIdMiddleware)
 
     app.include_router(common.router)
     app.include_router(collections.router)
     app.include_router(features.router)
     return app
+
+
+class RequestIdMiddleware:
+    """Give every request an id (in errors and logs) and echo it in X-Request-Id.
+
+    Pure ASGI: ``BaseHTTPMiddleware`` costs a task and a stream per request.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = uuid.uuid4().hex[:16]
+        scope.setdefault("state", {})["request_id"] = rid
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", rid.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
 
 
 def app_from_env() -> FastAPI:

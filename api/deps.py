@@ -1,11 +1,15 @@
-"""Typed dependencies shared by the routers."""
+"""Typed dependencies shared by the routers.
+
+All are ``async def``: FastAPI runs a plain ``def`` dependency in a worker thread,
+which costs more than the dependency itself on every request.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
-from sqlalchemy.ext.asyncio import AsyncEngine
+from psycopg_pool import AsyncConnectionPool
 
 from gis.errors import NotFoundError, UnknownParameterError
 from gis.layer import ANONYMOUS, Principal, VectorLayer
@@ -15,19 +19,19 @@ from layers import CATALOGUE
 LANGS = ("vi", "en")
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The settings the app was created with."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_engine(request: Request) -> AsyncEngine:
-    """The app's database engine."""
-    engine: AsyncEngine = request.app.state.engine
-    return engine
+async def get_pool(request: Request) -> AsyncConnectionPool:
+    """The app's connection pool."""
+    pool: AsyncConnectionPool = request.app.state.pool
+    return pool
 
 
-def get_lang(request: Request) -> str:
+async def get_lang(request: Request) -> str:
     """``lang=`` first, then ``Accept-Language`` (q-values honoured), Vietnamese default."""
     lang = request.query_params.get("lang")
     if lang:
@@ -58,25 +62,25 @@ def _from_accept_language(header: str) -> str:
     return best
 
 
-def get_principal(request: Request) -> Principal:
+async def get_principal(request: Request) -> Principal:
     """Who is asking. Authentication arrives with the access issue: anonymous now."""
     principal: Principal = getattr(request.state, "principal", ANONYMOUS)
     return principal
 
 
-def get_layer(
+async def get_layer(
     request: Request,
     collection_id: Annotated[str, Path(alias="collectionId")],
 ) -> VectorLayer:
     """The collection, or 404 when unknown *or hidden* from this principal."""
     layer = CATALOGUE.get(collection_id)
-    if layer is None or not layer.access.can_read(get_principal(request)):
+    if layer is None or not layer.access.can_read(await get_principal(request)):
         raise NotFoundError(f"no collection {collection_id!r}")
     return layer
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
+PoolDep = Annotated[AsyncConnectionPool, Depends(get_pool)]
 LangDep = Annotated[str, Depends(get_lang)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 LayerDep = Annotated[VectorLayer, Depends(get_layer)]

@@ -11,6 +11,7 @@ MEDIA = {
     "geojson": "application/geo+json",
     "html": "text/html",
     "csv": "text/csv",
+    "jsonfg": "application/vnd.ogc.fg+json",
 }
 
 

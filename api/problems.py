@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 
 import orjson
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
@@ -117,7 +118,7 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
 
 async def on_db_error(request: Request, exc: Exception) -> Response:
     """A statement timeout is a 503 with Retry-After; anything else is logged, 500."""
-    orig = getattr(exc, "orig", None)
+    orig = getattr(exc, "orig", exc)
     if isinstance(orig, pg_errors.QueryCanceled):
         return problem(
             503,
@@ -152,4 +153,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(DBAPIError, on_db_error)
+    app.add_exception_handler(psycopg.Error, on_db_error)
     app.add_exception_handler(Exception, on_unexpected)

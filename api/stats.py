@@ -12,10 +12,13 @@ from typing import Any
 
 from fastapi import Request
 
+from gis.db import fetch_one
 from gis.layer import VectorLayer
 from gis.sql.catalog import build_layer_stats
+from gis.sql.compiled import Compiled, compile_statement
 
 TTL_S = 60.0
+_COMPILED: dict[str, Compiled] = {}
 
 
 @dataclass(frozen=True)
@@ -35,8 +38,10 @@ async def layer_stats(request: Request, layer: VectorLayer) -> LayerStats:
     now = time.monotonic()
     if hit and now - hit.read_at < TTL_S:
         return hit
-    async with request.app.state.engine.connect() as conn:
-        row = (await conn.execute(build_layer_stats(layer))).one()
+    compiled = _COMPILED.get(layer.id)
+    if compiled is None:
+        compiled = _COMPILED[layer.id] = compile_statement(build_layer_stats(layer))
+    row = await fetch_one(request.app.state.pool, compiled, {})
     bbox = (row.xmin, row.ymin, row.xmax, row.ymax) if row.xmin is not None else None
     interval = (row.tmin, row.tmax) if layer.time else None
     stats = LayerStats(bbox, interval, float(row.est_rows or 0), now)

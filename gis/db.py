@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.abc import Buffer
+from psycopg.adapt import Loader
+from psycopg.rows import namedtuple_row
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from gis.settings import Settings
+from gis.sql.compiled import Compiled
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -51,18 +56,53 @@ def ensure_database(server_url: str, name: str) -> str:
     return with_database(server_url, name)
 
 
-def create_engine(url: str, settings: Settings) -> AsyncEngine:
-    """The application's async engine (psycopg 3), pool sized from settings."""
-    return create_async_engine(
-        sqlalchemy_url(url),
-        pool_size=settings.db.pool_size,
-        max_overflow=settings.db.max_overflow,
-        pool_pre_ping=False,
-        connect_args={
+async def open_pool(url: str, settings: Settings) -> AsyncConnectionPool:
+    """The application's psycopg 3 pool.
+
+    Connections are in autocommit mode: a read is one round trip, with no BEGIN and
+    COMMIT around it, and nothing to reset when the connection goes back.
+    """
+    pool: AsyncConnectionPool = AsyncConnectionPool(
+        libpq_url(url),
+        min_size=2,
+        max_size=settings.db.pool_size,
+        kwargs={
+            "autocommit": True,
+            "row_factory": namedtuple_row,
             "options": f"-c statement_timeout={settings.db.statement_timeout_ms}",
             "application_name": "dothi",
         },
+        open=False,
     )
+    await pool.open(wait=True, timeout=30)
+    return pool
+
+
+class _TextAsBytes(Loader):
+    """Load text columns as UTF-8 bytes: documents go to the client as they came."""
+
+    def load(self, data: Buffer) -> bytes:
+        return bytes(data)
+
+
+async def fetch_one(
+    pool: AsyncConnectionPool,
+    compiled: Compiled,
+    params: dict[str, Any],
+    *,
+    text_as_bytes: bool = False,
+) -> Any:
+    """Run a compiled statement with ``params``; its first row (named tuple) or None.
+
+    With ``text_as_bytes``, text columns arrive as bytes: a megabyte of GeoJSON is
+    then neither decoded nor re-encoded on its way through Python.
+    """
+    async with pool.connection() as conn:
+        cursor = conn.cursor()
+        if text_as_bytes:
+            cursor.adapters.register_loader("text", _TextAsBytes)
+        await cursor.execute(compiled.sql, compiled.values(params))
+        return await cursor.fetchone()
 
 
 def alembic_config(url: str, script_location: Path) -> object:

@@ -15,8 +15,10 @@ config = context.config
 
 
 def _url() -> str:
-    url = config.attributes.get("url") or os.environ.get("DOTHI_DB__URL") or os.environ.get(
-        "DATABASE_URL"
+    url = (
+        config.attributes.get("url")
+        or os.environ.get("DOTHI_DB__URL")
+        or os.environ.get("DATABASE_URL")
     )
     if not url:
         raise SystemExit("no database URL: set DOTHI_DB__URL or use `dothi db upgrade`")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from email.utils import format_datetime
 from typing import Annotated, Any
 
 import orjson
@@ -14,8 +15,9 @@ from api.deps import LangDep, LayerDep, PrincipalDep, SettingsDep, reject_unknow
 from api.links import base_url, link, with_query
 from api.stats import layer_stats
 from gis.crs import CRS84, parse_crs
+from gis.db import fetch_one
 from gis.errors import InvalidParameterError, NotFoundError
-from gis.layer import Field, Principal, VectorLayer
+from gis.layer import Field, VectorLayer
 from gis.query import (
     Cursor,
     ItemsQuery,
@@ -28,10 +30,12 @@ from gis.query import (
     parse_sortby,
 )
 from gis.settings import Settings
-from gis.sql.features import build_item, build_items
+from gis.sql.features import csv_header, item_sql, items_sql
 
 router = APIRouter()
 GEOJSON = "application/geo+json"
+JSONFG = "application/vnd.ogc.fg+json"
+JSONFG_CORE = "http://www.opengis.net/spec/json-fg-1/0.2/conf/core"
 ITEMS_PARAMS = {
     "f", "lang", "limit", "bbox", "bbox-crs", "datetime", "crs", "properties",
     "skipGeometry", "sortby", "cursor",
@@ -90,15 +94,39 @@ def _selected(fields: tuple[Field, ...], query: ItemsQuery) -> tuple[Field, ...]
     return tuple(f for f in fields if f.name in query.properties)
 
 
-def _cache_headers(layer: VectorLayer, body: bytes, crs_uri: str) -> dict[str, str]:
-    etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+def _cache_headers(
+    request: Request, layer: VectorLayer, row: Any, crs_uri: str, fmt: str
+) -> dict[str, str]:
+    """ETag from the layer's data version and the request, not from the body.
+
+    The version changes with every edit (a trigger bumps it), so the tag is exact
+    without hashing megabytes of GeoJSON on every request.
+    """
+    key = "|".join(
+        (
+            str(row.version),
+            str(row.changed_at),
+            fmt,
+            request.url.path,
+            str(request.url.query),
+            getattr(request.state, "lang", "vi"),
+        )
+    )
+    etag = '"' + hashlib.blake2b(key.encode(), digest_size=12).hexdigest() + '"'
     public = layer.access.is_public
-    return {
+    headers = {
         "ETag": etag,
         "Content-Crs": f"<{crs_uri}>",
         "Cache-Control": "public, max-age=60" if public else "private, no-store",
         "Vary": "Accept, Accept-Language, Authorization",
     }
+    if row.changed_at is not None:
+        headers["Last-Modified"] = _http_date(row.changed_at)
+    return headers
+
+
+def _http_date(moment: dt.datetime) -> str:
+    return format_datetime(moment.astimezone(dt.UTC), usegmt=True)
 
 
 def _not_modified(request: Request, headers: dict[str, str]) -> Response | None:
@@ -109,12 +137,23 @@ def _not_modified(request: Request, headers: dict[str, str]) -> Response | None:
 
 
 def _page_links(
-    request: Request, url: str, fmt: str, row: Any, query: ItemsQuery
+    request: Request,
+    url: str,
+    fmt: str,
+    row: Any,
+    query: ItemsQuery,
+    offered: tuple[str, ...],
 ) -> list[dict[str, Any]]:
     keep = {k: v for k, v in request.query_params.items() if k not in ("cursor", "f")}
-    media = {"geojson": GEOJSON, "html": "text/html"}
+    media = {
+        "geojson": GEOJSON,
+        "jsonfg": JSONFG,
+        "html": "text/html",
+        "csv": "text/csv",
+    }
     links = []
-    for key, mtype in media.items():
+    for key in offered:
+        mtype = media[key]
         rel = "self" if key == fmt else "alternate"
         links.append(
             link(with_query(url, {**request.query_params, "f": key}), rel, mtype)
@@ -162,30 +201,72 @@ async def get_items(
     """A page of features, built as GeoJSON by PostgreSQL."""
     fields = layer.visible_fields(principal)
     query = parse_items_query(request, layer, fields, settings)
-    fmt = negotiation.choose(request, ("geojson", "html"))
+    offered = ("geojson", "jsonfg", "html", "csv")
+    fmt = negotiation.choose(request, offered)
     stats = await layer_stats(request, layer)
-    stmt = build_items(
-        layer, query, _selected(fields, query), count=stats.est_rows <= COUNT_MAX_ROWS
+    compiled, values = items_sql(
+        layer,
+        query,
+        _selected(fields, query),
+        count=stats.est_rows <= COUNT_MAX_ROWS,
+        encoding="csv" if fmt == "csv" else "jsonfg" if fmt == "jsonfg" else "geojson",
     )
-    async with request.app.state.engine.connect() as conn:
-        row = (await conn.execute(stmt)).one()
+    row = await fetch_one(request.app.state.pool, compiled, values, text_as_bytes=True)
     url = f"{base_url(request)}/collections/{layer.id}/items"
-    links = _page_links(request, url, fmt, row, query)
+    links = _page_links(request, url, fmt, row, query, offered)
     if fmt == "html":
         return _items_html(request, layer, lang, row, links, query, fields)
+    if fmt == "csv":
+        return _items_csv(request, layer, row, links, query, fields)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     head = b'{"type":"FeatureCollection","features":['
+    if fmt == "jsonfg":
+        head = (
+            orjson.dumps(
+                {
+                    "type": "FeatureCollection",
+                    "conformsTo": [JSONFG_CORE],
+                    "featureType": layer.id,
+                    "coordRefSys": query.crs.uri,
+                }
+            )[:-1]
+            + b',"features":['
+        )
     tail: dict[str, Any] = {"numberReturned": row.returned}
     if row.matched is not None:
         tail["numberMatched"] = row.matched
     tail["links"] = links
-    features = (row.features or "").encode()
-    headers = _cache_headers(layer, features + orjson.dumps(tail), query.crs.uri)
+    features = row.features or b""
+    headers = _cache_headers(request, layer, row, query.crs.uri, fmt)
     tail["timeStamp"] = stamp
     if (cached := _not_modified(request, headers)) is not None:
         return cached
     body = head + features + b"]," + orjson.dumps(tail)[1:]
-    return Response(body, media_type=GEOJSON, headers=headers)
+    return Response(
+        body, media_type=JSONFG if fmt == "jsonfg" else GEOJSON, headers=headers
+    )
+
+
+def _items_csv(
+    request: Request,
+    layer: VectorLayer,
+    row: Any,
+    links: list[dict[str, Any]],
+    query: ItemsQuery,
+    fields: tuple[Field, ...],
+) -> Response:
+    """CSV: the page is the whole body, so paging goes in Link headers."""
+    headers = _cache_headers(request, layer, row, query.crs.uri, "csv")
+    # RFC 8288 Link headers: a CSV body has no room for links
+    nav = [lk for lk in links if lk["rel"] in ("next", "prev")]
+    if nav:
+        headers["Link"] = ", ".join(f'<{lk["href"]}>; rel="{lk["rel"]}"' for lk in nav)
+    headers["X-Number-Returned"] = str(row.returned)
+    if (cached := _not_modified(request, headers)) is not None:
+        return cached
+    header = csv_header(layer, query, _selected(fields, query)).encode()
+    body = header + b"\r\n" + (row.features or b"") + b"\r\n"
+    return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
 
 
 def _items_html(
@@ -197,7 +278,7 @@ def _items_html(
     query: ItemsQuery,
     fields: tuple[Field, ...],
 ) -> Response:
-    features = orjson.loads(b"[" + (row.features or "").encode() + b"]")
+    features = orjson.loads(b"[" + (row.features or b"") + b"]")
     by_rel = {lk["rel"]: lk["href"] for lk in links}
     return html.render(
         "items.html",
@@ -238,30 +319,28 @@ async def get_feature(
         raise NotFoundError(f"no feature {feature_id!r} in {layer.id}") from None
     if not -(2**63) <= fid < 2**63:
         raise NotFoundError(f"no feature {feature_id!r} in {layer.id}")
-    async with request.app.state.engine.connect() as conn:
-        text = (
-            await conn.execute(build_item(layer, query, _selected(fields, query), fid))
-        ).scalar()
-    if text is None:
+    compiled, values = item_sql(layer, query, _selected(fields, query), fid)
+    found = await fetch_one(
+        request.app.state.pool, compiled, values, text_as_bytes=True
+    )
+    if found is None:
         raise NotFoundError(f"no feature {feature_id!r} in {layer.id}")
-    return _feature_response(request, layer, lang, text, fmt, query, principal)
+    return _feature_response(request, layer, lang, found, fmt, query)
 
 
 def _feature_response(
     request: Request,
     layer: VectorLayer,
     lang: str,
-    text: str,
+    found: Any,
     fmt: str,
     query: ItemsQuery,
-    principal: Principal,
 ) -> Response:
-    del principal
     base = base_url(request)
     items = f"{base}/collections/{layer.id}/items"
-    fid = orjson.loads(text)["id"] if fmt == "html" else None
     if fmt == "html":
-        feature = orjson.loads(text)
+        feature = orjson.loads(found.f)
+        fid = feature["id"]
         return html.render(
             "feature.html",
             lang,
@@ -277,8 +356,8 @@ def _feature_response(
         link(f"{base}/collections/{layer.id}", "collection", "application/json"),
         link(items, "items", GEOJSON),
     ]
-    body = text.encode()[:-1] + b',"links":' + orjson.dumps(links) + b"}"
-    headers = _cache_headers(layer, body, query.crs.uri)
+    body = found.f[:-1] + b',"links":' + orjson.dumps(links) + b"}"
+    headers = _cache_headers(request, layer, found, query.crs.uri, fmt)
     if (cached := _not_modified(request, headers)) is not None:
         return cached
     return Response(body, media_type=GEOJSON, headers=headers)

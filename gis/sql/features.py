@@ -10,12 +10,13 @@ and (for small tables) ``numberMatched``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Date,
     Integer,
     Select,
     String,
@@ -23,12 +24,14 @@ from sqlalchemy import (
     and_,
     bindparam,
     cast,
+    column,
     false,
     func,
     literal_column,
     null,
     or_,
     select,
+    table,
     true,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
@@ -36,11 +39,13 @@ from sqlalchemy.sql.elements import KeyedColumnElement
 
 from gis.layer import Field, VectorLayer
 from gis.query import Cursor, ItemsQuery, SortKey
+from gis.sql.compiled import Compiled, compile_statement
 
 # decimals in GeoJSON coordinates: 1e-7 degree is ~1 cm; projected CRSs are in metres
 DEGREE_DIGITS = 7
 METRE_DIGITS = 3
 GEOGRAPHIC_SRIDS = frozenset({4326, 4756})
+Encoding = Literal["geojson", "jsonfg", "csv"]
 
 
 def geometry_json(layer: VectorLayer, srid: int, lonlat: bool) -> ColumnElement[Any]:
@@ -210,13 +215,14 @@ def build_items(
     fields: Sequence[Field],
     *,
     count: bool,
+    encoding: Encoding = "geojson",
 ) -> Select[Any]:
     """One statement for a page of features.
 
-    Returns a single row: ``features`` (comma-joined Feature texts or NULL),
-    ``returned``, ``more`` (another page exists), ``first_keys`` / ``last_keys``
-    (JSON arrays of sort values + id) and ``matched`` (or NULL when ``count`` is
-    false).
+    Returns a single row: ``features`` (comma-joined Feature texts, or CSV lines,
+    or NULL when empty), ``returned``, ``more`` (another page exists), ``k_first`` /
+    ``k_last`` (JSON arrays of sort values + id), ``version`` and ``changed_at`` (the
+    layer's data version) and ``matched`` (NULL unless ``count``).
     """
     t = layer.table
     conds = where_clauses(layer, query)
@@ -225,37 +231,38 @@ def build_items(
     if query.cursor is not None:
         page_conds.append(keyset_condition(layer, query.sortby, query.cursor))
     keys = [t.c[k.field] for k in query.sortby] + [t.c.id]
+    render = {"geojson": feature_json, "jsonfg": jsonfg_feature, "csv": csv_row}
+    payload = [render[encoding](layer, query, fields).label("f")]
     inner = (
-        select(
-            feature_json(layer, query, fields).label("f"),
-            func.json_build_array(*keys).label("k"),
-        )
+        select(*payload, func.json_build_array(*keys).label("k"))
         .where(*page_conds)
         .order_by(*order_columns(layer, query.sortby, backwards=backwards))
         .limit(bindparam("lim_plus", query.limit + 1, type_=Integer))
         .subquery("page")
     )
     numbered = select(
-        inner.c.f,
-        inner.c.k,
+        inner,
         func.row_number().over().label("rn"),
         func.count().over().label("total"),
-    ).subquery("numbered")
+    ).cte("numbered")
     n = bindparam("lim", query.limit, type_=Integer)
     in_page = numbered.c.rn <= n
     last_rn = func.least(numbered.c.total, n)
     # a prev page is fetched in reverse order; it is shown in forward order
     shown = numbered.c.rn.desc() if backwards else numbered.c.rn.asc()
+    sep = "E'\\r\\n'" if encoding == "csv" else "','"
+    document = func.string_agg(
+        numbered.c.f, aggregate_order_by(literal_column(sep), shown)
+    ).filter(in_page)
     columns: list[Any] = [
-        func.string_agg(numbered.c.f, aggregate_order_by(literal_column("','"), shown))
-        .filter(in_page)
-        .label("features"),
+        document.label("features"),
         func.count().filter(in_page).label("returned"),
         (func.count() > n).label("more"),
         func.max(cast(numbered.c.k, Text)).filter(numbered.c.rn == 1).label("k_first"),
         func.max(cast(numbered.c.k, Text))
         .filter(numbered.c.rn == last_rn)
         .label("k_last"),
+        *_version_columns(layer),
     ]
     if count:
         matched = select(func.count()).select_from(t).where(*conds).scalar_subquery()
@@ -265,11 +272,199 @@ def build_items(
     return select(*columns).select_from(numbered)
 
 
+def jsonfg_feature(
+    layer: VectorLayer, query: ItemsQuery, fields: Sequence[Field]
+) -> ColumnElement[str]:
+    """One JSON-FG Feature (OGC 21-045): ``geometry`` in WGS 84, ``place`` in the
+    requested CRS when it is another one, ``time`` from the layer's time property.
+    """
+    t = layer.table
+    has_geom = layer.geometry_type is not None and not query.skip_geometry
+    wgs84: ColumnElement[Any] = literal_column("'null'")
+    place: ColumnElement[Any] = literal_column("'null'")
+    if has_geom:
+        wgs84 = func.coalesce(
+            geometry_json(layer, 4326, True), literal_column("'null'")
+        )
+        if query.crs.srid != 4326:
+            place = func.coalesce(
+                geometry_json(layer, query.crs.srid, query.crs.lonlat),
+                literal_column("'null'"),
+            )
+    time: ColumnElement[Any] = literal_column("'null'")
+    if layer.time is not None:
+        start = t.c[layer.time.start]
+        if layer.time.end is None:
+            # JSON-FG: "date" for a calendar date, "timestamp" for an instant
+            member = "'date'" if isinstance(start.type, Date) else "'timestamp'"
+            time = cast(func.json_build_object(literal_column(member), start), Text)
+        else:
+            end = t.c[layer.time.end]
+            interval = func.json_build_array(
+                func.coalesce(cast(start, Text), literal_column("'..'")),
+                func.coalesce(cast(end, Text), literal_column("'..'")),
+            )
+            time = cast(
+                func.json_build_object(literal_column("'interval'"), interval), Text
+            )
+    return func.concat(
+        literal_column('\'{"type":"Feature","featureType":"\''),
+        literal_column(_sql_string(layer.id)),
+        literal_column('\'","id":\''),
+        t.c.id,
+        literal_column("',\"time\":'"),
+        func.coalesce(time, literal_column("'null'")),
+        literal_column("',\"place\":'"),
+        place,
+        literal_column("',\"geometry\":'"),
+        wgs84,
+        literal_column("',\"properties\":'"),
+        cast(properties_json(layer, fields), Text),
+        literal_column("'}'"),
+    )
+
+
+def csv_row(
+    layer: VectorLayer, query: ItemsQuery, fields: Sequence[Field]
+) -> ColumnElement[str]:
+    """One CSV line (RFC 4180 quoting): id, the fields, then the geometry as WKT."""
+    t = layer.table
+    cells: list[ColumnElement[Any]] = [cast(t.c.id, Text)]
+    cells += [_csv_quote(cast(t.c[f.name], Text)) for f in fields]
+    if layer.geometry_type is not None and not query.skip_geometry:
+        geom: ColumnElement[Any] = t.c.geom
+        if query.crs.srid != layer.storage_srid:
+            geom = func.ST_Transform(geom, literal_column(str(int(query.crs.srid))))
+        if not query.crs.lonlat:
+            geom = func.ST_FlipCoordinates(geom)
+        digits = DEGREE_DIGITS if query.crs.srid in GEOGRAPHIC_SRIDS else METRE_DIGITS
+        cells.append(_csv_quote(func.ST_AsText(geom, literal_column(str(digits)))))
+    return func.concat_ws(literal_column("','"), *cells)
+
+
+def csv_header(layer: VectorLayer, query: ItemsQuery, fields: Sequence[Field]) -> str:
+    """The header line matching ``csv_row``."""
+    names = ["id", *(f.name for f in fields)]
+    if layer.geometry_type is not None and not query.skip_geometry:
+        names.append("wkt")
+    return ",".join(names)
+
+
+def _csv_quote(value: ColumnElement[Any]) -> ColumnElement[str]:
+    # NULL stays an empty cell (|| yields NULL, coalesce makes it ''); anything else
+    # is quoted, with its quotes doubled
+    quote: ColumnElement[str] = literal_column("'\"'")
+    doubled = func.replace(value, quote, literal_column("'\"\"'"))
+    return func.coalesce(quote.op("||")(doubled).op("||")(quote), literal_column("''"))
+
+
 def build_item(
     layer: VectorLayer, query: ItemsQuery, fields: Sequence[Field], feature_id: int
 ) -> Select[Any]:
     """One feature's GeoJSON text by primary key (no cast: the index is used)."""
     t = layer.table
-    return select(feature_json(layer, query, fields).label("f")).where(
-        t.c.id == bindparam("fid", feature_id, type_=BigInteger)
+    return select(
+        feature_json(layer, query, fields).label("f"), *_version_columns(layer)
+    ).where(t.c.id == bindparam("fid", feature_id, type_=BigInteger))
+
+
+# the data version of each layer table, kept current by a trigger (migration 0004)
+LAYER_VERSION = table(
+    "layer_version", column("table_name"), column("version"), column("changed_at")
+)
+
+
+def _version_columns(layer: VectorLayer) -> list[Any]:
+    row = LAYER_VERSION.c.table_name == literal_column(_sql_string(layer.table.name))
+    return [
+        select(LAYER_VERSION.c.version).where(row).scalar_subquery().label("version"),
+        select(LAYER_VERSION.c.changed_at)
+        .where(row)
+        .scalar_subquery()
+        .label("changed_at"),
+    ]
+
+
+_CACHE: dict[tuple[Any, ...], Compiled] = {}
+_CACHE_MAX = 4096  # shapes are few (layers x CRSs x filter combinations); bound anyway
+
+
+def _cached(shape: tuple[Any, ...], build: Callable[[], Select[Any]]) -> Compiled:
+    compiled = _CACHE.get(shape)
+    if compiled is None:
+        compiled = compile_statement(build())
+        if len(_CACHE) < _CACHE_MAX:
+            _CACHE[shape] = compiled
+    return compiled
+
+
+def _query_shape(query: ItemsQuery) -> tuple[Any, ...]:
+    cursor = query.cursor
+    return (
+        query.crs.srid,
+        query.crs.lonlat,
+        query.skip_geometry,
+        query.bbox is not None,
+        query.bbox_srid,
+        None
+        if query.time is None
+        else (query.time.start is None, query.time.end is None),
+        tuple(name for name, _ in query.equals),
+        query.sortby,
+        None
+        if cursor is None
+        else (cursor.backwards, tuple(type(v).__name__ for v in cursor.values)),
     )
+
+
+def items_params(query: ItemsQuery) -> dict[str, Any]:
+    """The values of a request, named as ``build_items`` names its parameters."""
+    params: dict[str, Any] = {"lim": query.limit, "lim_plus": query.limit + 1}
+    if query.bbox is not None:
+        params.update(zip(("bx1", "by1", "bx2", "by2"), query.bbox, strict=True))
+    if query.time is not None:
+        if query.time.start is not None:
+            params["t_start"] = query.time.start
+        if query.time.end is not None:
+            params["t_end"] = query.time.end
+    for name, value in query.equals:
+        params[f"eq_{name}"] = value
+    if query.cursor is not None:
+        params["k_id"] = query.cursor.id
+        for i, value in enumerate(query.cursor.values):
+            if value is not None:
+                params[f"k_{i}"] = value
+    return params
+
+
+def items_sql(
+    layer: VectorLayer,
+    query: ItemsQuery,
+    fields: Sequence[Field],
+    *,
+    count: bool,
+    encoding: Encoding = "geojson",
+) -> tuple[Compiled, dict[str, Any]]:
+    """``build_items`` compiled once per request shape, and this request's params."""
+    shape = (
+        "items",
+        layer.id,
+        tuple(f.name for f in fields),
+        count,
+        encoding,
+        *_query_shape(query),
+    )
+    compiled = _cached(
+        shape,
+        lambda: build_items(layer, query, fields, count=count, encoding=encoding),
+    )
+    return compiled, items_params(query)
+
+
+def item_sql(
+    layer: VectorLayer, query: ItemsQuery, fields: Sequence[Field], feature_id: int
+) -> tuple[Compiled, dict[str, Any]]:
+    """``build_item`` compiled once per shape, and this feature's id."""
+    shape = ("item", layer.id, tuple(f.name for f in fields), *_query_shape(query))
+    compiled = _cached(shape, lambda: build_item(layer, query, fields, feature_id))
+    return compiled, {"fid": feature_id}

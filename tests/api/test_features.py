@@ -212,3 +212,116 @@ def test_items_html_pages(client: Any) -> None:
     r = client.get("/collections/trees/items?f=html&limit=5")
     assert r.status_code == 200
     assert "CX-" in r.text or "<table>" in r.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/collections/land_parcels/items?limit=50",
+        "/collections/roads/items?limit=20",
+        "/collections/trees/items?limit=20&skipGeometry=true",
+        "/collections/env_observations/items?limit=20",
+        "/collections/admin_units/items?limit=5",
+    ],
+)
+def test_geojson_against_its_schema(client: Any, path: str) -> None:
+    from geojson_pydantic import Feature, FeatureCollection
+    from jsonschema import validate
+
+    body = client.get(path).json()
+    validate(body, FeatureCollection.model_json_schema())
+    assert body["features"], path
+    one = body["features"][0]["id"]
+    item = client.get(path.split("?")[0] + f"/{one}").json()
+    validate(item, Feature.model_json_schema())
+
+
+def test_csv_is_built_by_postgresql(client: Any) -> None:
+    import csv
+    import io
+
+    r = client.get("/collections/street_lights/items?f=csv&limit=5")
+    assert r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert len(rows) == 5
+    assert rows[0]["wkt"].startswith("POINT(")
+    assert 'rel="next"' in r.headers["Link"]
+
+
+def test_gzip_when_asked(client: Any) -> None:
+    r = client.get(
+        "/collections/land_parcels/items?limit=100", headers={"Accept-Encoding": "gzip"}
+    )
+    assert r.headers["content-encoding"] == "gzip"
+    assert r.json()["numberReturned"] == 100
+
+
+def test_an_edit_changes_etag_and_last_modified(db_url: str) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from gis.settings import Settings
+
+    with psycopg.connect(libpq_url(db_url), autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO tree (tree_code, species_vi, geom) VALUES "
+            "('CX-1', 'Sao đen', ST_SetSRID(ST_MakePoint(108.1, 10.93), 4326))"
+        )
+    with TestClient(create_app(Settings(), database_url=db_url)) as c:
+        first = c.get("/collections/trees/items")
+        tag = first.headers["ETag"]
+        assert (
+            c.get(
+                "/collections/trees/items", headers={"If-None-Match": tag}
+            ).status_code
+            == 304
+        )
+        # an edit from psql, outside the API, bumps the layer's data version
+        with psycopg.connect(libpq_url(db_url), autocommit=True) as conn:
+            conn.execute("UPDATE tree SET species_vi = 'Dầu rái'")
+        second = c.get("/collections/trees/items", headers={"If-None-Match": tag})
+        assert second.status_code == 200
+        assert second.headers["ETag"] != tag
+        assert second.json()["features"][0]["properties"]["species_vi"] == "Dầu rái"
+        assert "Last-Modified" in second.headers
+
+
+def test_statement_timeout_is_503_with_retry_after(city_url: str) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from gis.settings import DbSettings, Settings
+
+    settings = Settings(db=DbSettings(statement_timeout_ms=1))
+    with TestClient(create_app(settings, database_url=city_url)) as c:
+        r = c.get("/collections/land_parcels/items?limit=10000&sortby=-area_legal_m2")
+    assert r.status_code == 503
+    assert r.headers["Retry-After"]
+    body = r.json()
+    assert body["code"] == "NoApplicableCode"
+    assert "statement" in body["detail"]
+    assert "canceling" not in r.text  # PostgreSQL's own text never reaches a client
+
+
+def test_concurrent_clients_get_no_errors(live_url: str) -> None:
+    import asyncio
+
+    import httpx
+
+    async def run(concurrency: int) -> list[int]:
+        limits = httpx.Limits(max_connections=concurrency)
+        async with httpx.AsyncClient(base_url=live_url, limits=limits, timeout=60) as c:
+
+            async def one(i: int) -> int:
+                lon = 108.08 + (i % 20) * 0.002
+                r = await c.get(
+                    "/collections/land_parcels/items",
+                    params={"bbox": f"{lon},10.92,{lon + 0.003},10.923", "limit": 100},
+                )
+                return r.status_code
+
+            return await asyncio.gather(*(one(i) for i in range(concurrency * 3)))
+
+    for concurrency in (16, 64):
+        statuses = asyncio.run(run(concurrency))
+        assert statuses == [200] * len(statuses), concurrency

@@ -1,0 +1,125 @@
+"""The README's path: ``dothi demo`` and ``dothi serve`` on an embedded cluster."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from gis.embedded import EmbeddedCluster, free_port
+
+
+def _env() -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DOTHI_DB__URL", "DATABASE_URL")
+    }
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _dothi(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_demo_then_serve_then_stop(tmp_path: Path) -> None:
+    data = tmp_path / "city"
+    first = _dothi(
+        "demo",
+        "--no-serve",
+        "--scale",
+        "0.02",
+        "--open-data",
+        str(tmp_path / "no-open-data"),
+        "--data-dir",
+        str(data),
+    )
+    assert first.returncode == 0, first.stderr
+    assert "started embedded PostgreSQL" in first.stderr
+    assert EmbeddedCluster(data).running_port() is None  # stopped when done
+    second = _dothi("demo", "--no-serve", "--scale", "0.02", "--data-dir", str(data))
+    assert second.returncode == 0, second.stderr
+    assert "skip" in second.stderr.lower()  # an existing city is left alone
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "api.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data),
+        ],
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        body = None
+        for _ in range(300):
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/collections", timeout=5)
+                body = r.json()
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert body is not None, "dothi serve did not answer"
+        ids = {c["id"] for c in body["collections"]}
+        assert {"land_parcels", "trees", "street_lights"} <= ids
+        assert "cameras" not in ids
+        items = httpx.get(f"http://127.0.0.1:{port}/collections/trees/items").json()
+        assert items["numberReturned"] == 10
+        assert EmbeddedCluster(data).running_port() is not None
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "embedded PostgreSQL stopped" in err
+    assert EmbeddedCluster(data).running_port() is None
+
+
+def test_layers_command_lists_the_catalogue() -> None:
+    out = _dothi("layers")
+    assert out.returncode == 0, out.stderr
+    assert "land_parcels" in out.stdout
+    assert "cameras" in out.stdout and "restricted" in out.stdout
+
+
+def test_db_current_with_a_url_never_runs_initdb(db_url: str, tmp_path: Path) -> None:
+    env = _env() | {"DOTHI_DB__URL": db_url}
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "api.cli",
+            "db",
+            "current",
+            "--data-dir",
+            str(tmp_path / "unused"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "0003" in out.stdout + out.stderr
+    assert not (tmp_path / "unused").exists()
