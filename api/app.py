@@ -11,7 +11,8 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import problems
-from api.routers import collections, common, features
+from api.routers import collections, common, features, schemas, tiles
+from gis.cache import ByteLRU
 from gis.db import open_pool
 from gis.settings import Settings
 
@@ -23,6 +24,8 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.pool = await open_pool(database_url, settings)
         app.state.stats_cache = {}
+        mb = settings.tiles.cache_mb
+        app.state.tile_cache = ByteLRU(mb * 1024 * 1024) if mb > 0 else None
         try:
             yield
         finally:
@@ -54,6 +57,8 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
     app.include_router(common.router)
     app.include_router(collections.router)
     app.include_router(features.router)
+    app.include_router(schemas.router)
+    app.include_router(tiles.router)
     return app
 
 

@@ -67,3 +67,20 @@ def choose(request: Request, offered: tuple[str, ...]) -> str:
         f"none of the accepted media types is offered: "
         f"{', '.join(MEDIA[k] for k in offered)}"
     )
+
+
+def choose_any(request: Request, offered: dict[str, str]) -> str:
+    """Like ``choose`` for formats outside ``MEDIA`` (keys to media types)."""
+    f = request.query_params.get("f")
+    if f is not None:
+        if f not in offered:
+            raise NotAcceptableError(
+                f"f: format {f!r} not available here; offered: {', '.join(offered)}",
+                parameter="f",
+            )
+        return f
+    accept = request.headers.get("accept", "")
+    for key, media in offered.items():
+        if media in accept:
+            return key
+    return next(iter(offered))

@@ -92,12 +92,15 @@ class Access:
 
 @dataclass(frozen=True)
 class TileSpec:
-    """Vector tile settings of a layer."""
+    """Vector tile settings of a layer (the rules are in ``gis.sql.tiles``)."""
 
     minzoom: int = 10
     maxzoom: int = 22
     # dense point layers are clustered below this zoom (0 = never)
     cluster_below: int = 0
+    # below detail_zoom tiles carry only these properties (None: all of them)
+    properties: tuple[str, ...] | None = None
+    detail_zoom: int = 0
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,13 @@ class ApiSettings(BaseModel):
     root_path: str = ""
 
 
+class TileSettings(BaseModel):
+    """The tile cache: per process, keyed by data version (0 MB turns it off)."""
+
+    cache_mb: int = 128
+    max_age_s: int = 60
+
+
 class AuthSettings(BaseModel):
     """Secrets for signing sessions; refused when empty outside development."""
 
@@ -55,6 +62,7 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    tiles: TileSettings = Field(default_factory=TileSettings)
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

@@ -71,6 +71,9 @@ def validate(layer: VectorLayer) -> None:
         for name in (layer.time.start, layer.time.end):
             if name and name not in columns:
                 raise ValueError(f"{layer.id}: time column {name!r} missing")
+    for name in layer.tiles.properties or ():
+        if layer.field(name) is None:
+            raise ValueError(f"{layer.id}: tile property {name!r} is not a field")
     unknown = set(layer.crs_srids) - set(DEFAULT_CRS_SRIDS)
     if unknown:
         raise ValueError(f"{layer.id}: CRS {sorted(unknown)} not in the registry")

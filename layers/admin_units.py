@@ -74,7 +74,7 @@ LAYER = VectorLayer(
     ),
     geometry_type="MultiPolygon",
     access=Access(write=frozenset({"admin"})),
-    tiles=TileSpec(minzoom=6),
+    tiles=TileSpec(minzoom=6, properties=("code", "name", "level"), detail_zoom=10),
     time=TimeSpec("valid_from", "valid_to"),
     keywords=("admin", "ward", "phường", "xã"),
     import_columns=("source_crs",),

@@ -70,7 +70,12 @@ LAYER = VectorLayer(
     ),
     geometry_type="Point",
     access=Access(write=frozenset({"citizen", "ioc_operator", "admin"})),
-    tiles=TileSpec(minzoom=11, cluster_below=14),
+    tiles=TileSpec(
+        minzoom=11,
+        cluster_below=14,
+        properties=("category", "status", "received_at"),
+        detail_zoom=16,
+    ),
     time=TimeSpec("received_at"),
     keywords=("reports", "phản ánh"),
 )

@@ -109,7 +109,11 @@ LAYER = VectorLayer(
     ),
     geometry_type="MultiPolygon",
     access=Access(write=frozenset({"land_officer", "admin"})),
-    tiles=TileSpec(minzoom=13),
+    tiles=TileSpec(
+        minzoom=13,
+        properties=("ward_code", "sheet_no", "parcel_no", "land_use"),
+        detail_zoom=17,
+    ),
     time=TimeSpec("valid_from", "valid_to"),
     keywords=("cadastre", "địa chính", "thửa đất"),
 )

@@ -67,7 +67,11 @@ LAYER = VectorLayer(
     ),
     geometry_type="MultiPolygon",
     access=Access(write=frozenset({"planner", "admin"})),
-    tiles=TileSpec(minzoom=11),
+    tiles=TileSpec(
+        minzoom=11,
+        properties=("zone_code", "zone_function", "land_use", "max_floors"),
+        detail_zoom=15,
+    ),
     time=TimeSpec("valid_from", "valid_to"),
     keywords=("planning", "quy hoạch"),
 )

@@ -53,6 +53,11 @@ LAYER = VectorLayer(
     ),
     geometry_type="Point",
     access=Access(write=frozenset({"planner", "admin"})),
-    tiles=TileSpec(minzoom=12, cluster_below=14),
+    tiles=TileSpec(
+        minzoom=12,
+        cluster_below=14,
+        properties=("name", "category"),
+        detail_zoom=16,
+    ),
     keywords=("poi", "school", "health", "tourism"),
 )

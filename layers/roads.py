@@ -46,6 +46,6 @@ LAYER = VectorLayer(
     ),
     geometry_type="MultiLineString",
     access=Access(write=frozenset({"planner", "admin"})),
-    tiles=TileSpec(minzoom=10),
+    tiles=TileSpec(minzoom=10, properties=("name", "road_class"), detail_zoom=15),
     keywords=("roads", "giao thông"),
 )

@@ -61,7 +61,12 @@ LAYER = VectorLayer(
     ),
     geometry_type="Point",
     access=Access(write=frozenset({"lighting_crew", "admin"})),
-    tiles=TileSpec(minzoom=12, cluster_below=14),
+    tiles=TileSpec(
+        minzoom=12,
+        cluster_below=14,
+        properties=("status", "lamp_type", "power_w"),
+        detail_zoom=17,
+    ),
     time=TimeSpec("installed_on"),
     keywords=("lighting", "chiếu sáng"),
 )

@@ -59,7 +59,12 @@ LAYER = VectorLayer(
     ),
     geometry_type="Point",
     access=Access(write=frozenset({"tree_crew", "admin"})),
-    tiles=TileSpec(minzoom=13, cluster_below=15),
+    tiles=TileSpec(
+        minzoom=13,
+        cluster_below=15,
+        properties=("species_vi", "health", "height_m"),
+        detail_zoom=17,
+    ),
     time=TimeSpec("planted_on"),
     keywords=("trees", "cây xanh"),
 )

@@ -19,6 +19,8 @@ router = APIRouter()
 JSON = "application/json"
 GEOJSON = "application/geo+json"
 TRS = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
+OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0"
+SCHEMA_JSON = "application/schema+json"
 
 
 def _iso(value: Any) -> str | None:
@@ -59,6 +61,11 @@ async def collection_doc(
             link(f"{url}?f=html", "alternate", "text/html", layer.title.get(lang)),
             link(f"{url}/items", "items", GEOJSON, "Features (GeoJSON)"),
             link(f"{url}/items?f=html", "items", "text/html", "Features (HTML)"),
+            link(
+                f"{url}/queryables", f"{OGC_REL}/queryables", SCHEMA_JSON, "Queryables"
+            ),
+            link(f"{url}/sortables", f"{OGC_REL}/sortables", SCHEMA_JSON, "Sortables"),
+            link(f"{url}/schema", f"{OGC_REL}/schema", SCHEMA_JSON, "Schema"),
         ],
     }
     if extent:

@@ -209,7 +209,7 @@ async def get_items(
         query,
         _selected(fields, query),
         count=stats.est_rows <= COUNT_MAX_ROWS,
-        encoding="csv" if fmt == "csv" else "jsonfg" if fmt == "jsonfg" else "geojson",
+        encoding=fmt,  # type: ignore[arg-type]
     )
     row = await fetch_one(request.app.state.pool, compiled, values, text_as_bytes=True)
     url = f"{base_url(request)}/collections/{layer.id}/items"
@@ -280,6 +280,16 @@ def _items_html(
 ) -> Response:
     features = orjson.loads(b"[" + (row.features or b"") + b"]")
     by_rel = {lk["rel"]: lk["href"] for lk in links}
+    view = None
+    if getattr(row, "x1", None) is not None:
+        pad = max(row.x2 - row.x1, row.y2 - row.y1, 50.0) * 0.05
+        view = {
+            "x": row.x1 - pad,
+            "y": -row.y2 - pad,
+            "w": row.x2 - row.x1 + 2 * pad,
+            "h": row.y2 - row.y1 + 2 * pad,
+        }
+        view["r"] = max(view["w"], view["h"]) / 150  # point radius, in map units
     return html.render(
         "items.html",
         lang,
@@ -292,6 +302,9 @@ def _items_html(
         next=by_rel.get("next"),
         prev=by_rel.get("prev"),
         items_url=f"{base_url(request)}/collections/{layer.id}/items",
+        view=view,
+        point=layer.geometry_type in ("Point", "MultiPoint"),
+        line=layer.geometry_type in ("LineString", "MultiLineString"),
     )
 
 

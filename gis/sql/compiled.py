@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+from sqlalchemy.sql.elements import ClauseElement
 
 _DIALECT = PGDialect_psycopg()  # type: ignore[no-untyped-call]
 

@@ -45,7 +45,7 @@ from gis.sql.compiled import Compiled, compile_statement
 DEGREE_DIGITS = 7
 METRE_DIGITS = 3
 GEOGRAPHIC_SRIDS = frozenset({4326, 4756})
-Encoding = Literal["geojson", "jsonfg", "csv"]
+Encoding = Literal["geojson", "jsonfg", "csv", "html"]
 
 
 def geometry_json(layer: VectorLayer, srid: int, lonlat: bool) -> ColumnElement[Any]:
@@ -231,8 +231,16 @@ def build_items(
     if query.cursor is not None:
         page_conds.append(keyset_condition(layer, query.sortby, query.cursor))
     keys = [t.c[k.field] for k in query.sortby] + [t.c.id]
-    render = {"geojson": feature_json, "jsonfg": jsonfg_feature, "csv": csv_row}
+    render = {
+        "geojson": feature_json,
+        "jsonfg": jsonfg_feature,
+        "csv": csv_row,
+        "html": html_feature,
+    }
     payload = [render[encoding](layer, query, fields).label("f")]
+    mapped = encoding == "html" and layer.geometry_type is not None
+    if mapped:  # the page's map is drawn in Web Mercator
+        payload.append(func.ST_Transform(t.c.geom, literal_column("3857")).label("g"))
     inner = (
         select(*payload, func.json_build_array(*keys).label("k"))
         .where(*page_conds)
@@ -264,12 +272,48 @@ def build_items(
         .label("k_last"),
         *_version_columns(layer),
     ]
+    if mapped:
+        box = func.ST_Extent(numbered.c.g).filter(in_page)
+        columns += [
+            func.ST_XMin(box).label("x1"),
+            func.ST_YMin(box).label("y1"),
+            func.ST_XMax(box).label("x2"),
+            func.ST_YMax(box).label("y2"),
+        ]
     if count:
         matched = select(func.count()).select_from(t).where(*conds).scalar_subquery()
         columns.append(matched.label("matched"))
     else:
         columns.append(null().label("matched"))
     return select(*columns).select_from(numbered)
+
+
+def html_feature(
+    layer: VectorLayer, query: ItemsQuery, fields: Sequence[Field]
+) -> ColumnElement[str]:
+    """A feature for the HTML page: id, properties and its SVG drawing by PostGIS.
+
+    ``svg`` is ``ST_AsSVG`` in Web Mercator (y down, as SVG wants): path data for
+    lines and polygons, ``cx``/``cy`` attributes for points. The page map is always
+    drawn in Web Mercator, whatever ``crs`` the query asks for.
+    """
+    del query
+    t = layer.table
+    svg: ColumnElement[Any] = null()
+    if layer.geometry_type is not None:
+        merc = func.ST_Transform(t.c.geom, literal_column("3857"))
+        svg = func.ST_AsSVG(merc, literal_column("0"), literal_column("1"))
+    return cast(
+        func.json_build_object(
+            literal_column("'id'"),
+            t.c.id,
+            literal_column("'svg'"),
+            svg,
+            literal_column("'properties'"),
+            properties_json(layer, fields),
+        ),
+        Text,
+    )
 
 
 def jsonfg_feature(

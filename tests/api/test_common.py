@@ -129,3 +129,23 @@ def test_admin_sees_cameras(admin_client: Any) -> None:
     r = admin_client.get("/collections/cameras/items?limit=1")
     assert r.status_code == 200
     assert r.json()["features"][0]["properties"]["camera_type"] in ("PTZ", "fixed")
+
+
+def test_queryables_sortables_schema(client: Any) -> None:
+    q = client.get("/collections/land_parcels/queryables")
+    assert q.headers["content-type"] == "application/schema+json"
+    doc = q.json()
+    assert doc["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert doc["$id"].endswith("/collections/land_parcels/queryables")
+    assert doc["properties"]["geometry"]["format"] == "geometry-multipolygon"
+    assert doc["properties"]["sheet_no"]["type"] == "integer"
+    assert doc["properties"]["area_legal_m2"]["type"] == "number"
+    assert doc["properties"]["valid_from"]["format"] == "date"
+    rels = {lk["rel"] for lk in client.get("/collections/land_parcels").json()["links"]}
+    assert "http://www.opengis.net/def/rel/ogc/1.0/queryables" in rels
+    sortables = client.get("/collections/land_parcels/sortables").json()
+    assert "geometry" not in sortables["properties"]
+    schema = client.get("/collections/land_parcels/schema").json()
+    assert schema["properties"]["id"]["x-ogc-role"] == "id"
+    # a camera's stream is personal data: absent for a role without that right
+    assert client.get("/collections/cameras/queryables").status_code == 404

@@ -1,0 +1,97 @@
+"""Tile matrix sets (OGC 17-083r4), made with morecantile.
+
+WebMercatorQuad and WorldCRS84Quad come from morecantile's registry. The VN-2000
+sets are one per TM-3 zone of the pilot cities, so a planner's tiles line up with
+the cadastral sheets of their province without reprojection on the client: a square
+of 2^20 m (1,048,576 m) around the zone's central meridian, from northing 524,288 m
+(4.7°N, south of Cà Mau) to 1,572,864 m (14.2°N). Zoom z has 256-pixel tiles of
+2^(12-z) km: 256 m at z=12, 16 m at z=16.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import morecantile
+from pyproj import CRS
+
+from gis.errors import InvalidParameterError, NotFoundError
+
+SIDE = 2**20  # metres
+VN2000_SETS: dict[str, tuple[int, str]] = {
+    "VN2000TM3BinhThuan": (9218, "VN-2000 TM-3 108°30′ (Bình Thuận: Phan Thiết)"),
+    "VN2000TM3NinhThuan": (9217, "VN-2000 TM-3 108°15′ (Ninh Thuận: Phan Rang)"),
+    "VN2000TM3BinhPhuoc": (9212, "VN-2000 TM-3 106°15′ (Bình Phước: Đồng Xoài)"),
+    "VN2000TM3LamDongDongNai": (5899, "VN-2000 TM-3 107°45′ (Lâm Đồng, Đồng Nai 2025)"),
+}
+MAX_ZOOM = 24
+
+
+@dataclass(frozen=True)
+class TileRef:
+    """A validated tile: its matrix set, zoom, row, column and bounds in the TMS CRS."""
+
+    tms_id: str
+    srid: int
+    z: int
+    row: int
+    col: int
+    bounds: tuple[float, float, float, float]
+
+
+@cache
+def tile_matrix_sets() -> dict[str, morecantile.TileMatrixSet]:
+    """Every tile matrix set dothi serves, by id."""
+    sets = {
+        "WebMercatorQuad": morecantile.tms.get("WebMercatorQuad"),
+        "WorldCRS84Quad": morecantile.tms.get("WorldCRS84Quad"),
+    }
+    for tms_id, (srid, title) in VN2000_SETS.items():
+        sets[tms_id] = morecantile.TileMatrixSet.custom(
+            [500_000 - SIDE / 2, SIDE / 2, 500_000 + SIDE / 2, SIDE * 1.5],
+            CRS.from_epsg(srid),
+            id=tms_id,
+            title=title,
+            minzoom=0,
+            maxzoom=MAX_ZOOM,
+        )
+    return sets
+
+
+def srid_of(tms: morecantile.TileMatrixSet) -> int:
+    """The integer SRID PostGIS uses for ``tms`` (4326 for WorldCRS84Quad)."""
+    epsg = tms.crs._pyproj_crs.to_epsg()
+    return 4326 if epsg is None else int(epsg)
+
+
+def tile(tms_id: str, z: str, row: str, col: str) -> TileRef:
+    """Validate a tile request.
+
+    Raises
+    ------
+    NotFoundError
+        Unknown matrix set, or a tile outside the matrix (OGC: 404).
+    InvalidParameterError
+        Zoom, row or column that are not integers.
+    """
+    sets = tile_matrix_sets()
+    tms = sets.get(tms_id)
+    if tms is None:
+        raise NotFoundError(f"no tile matrix set {tms_id!r}; sets: {', '.join(sets)}")
+    try:
+        zi, ri, ci = int(z), int(row), int(col)
+    except ValueError:
+        raise InvalidParameterError(
+            "tileMatrix, tileRow and tileCol must be integers"
+        ) from None
+    if not 0 <= zi <= MAX_ZOOM:
+        raise NotFoundError(f"tile matrix {zi} is not in {tms_id} (0-{MAX_ZOOM})")
+    matrix = tms.matrix(zi)
+    if not (0 <= ri < matrix.matrixHeight and 0 <= ci < matrix.matrixWidth):
+        raise NotFoundError(
+            f"tile {zi}/{ri}/{ci} is outside {tms_id}: rows 0-{matrix.matrixHeight - 1}, "
+            f"columns 0-{matrix.matrixWidth - 1}"
+        )
+    b = tms.xy_bounds(morecantile.Tile(x=ci, y=ri, z=zi))
+    return TileRef(tms_id, srid_of(tms), zi, ri, ci, (b.left, b.bottom, b.right, b.top))
