@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -51,6 +52,13 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
     app.state.settings = settings
     problems.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    # web maps on other origins read tiles, styles and features; no credentials
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["GET", "HEAD", "OPTIONS"],
+        expose_headers=["ETag", "Link", "Content-Crs", "Last-Modified"],
+    )
 
     app.add_middleware(RequestIdMiddleware)
 

@@ -69,12 +69,12 @@ async def get_principal(request: Request) -> Principal:
 
 
 async def get_layer(
-    request: Request,
     collection_id: Annotated[str, Path(alias="collectionId")],
+    principal: Annotated[Principal, Depends(get_principal)],
 ) -> VectorLayer:
     """The collection, or 404 when unknown *or hidden* from this principal."""
     layer = CATALOGUE.get(collection_id)
-    if layer is None or not layer.access.can_read(await get_principal(request)):
+    if layer is None or not layer.access.can_read(principal):
         raise NotFoundError(f"no collection {collection_id!r}")
     return layer
 

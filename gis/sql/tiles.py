@@ -75,7 +75,7 @@ def build_tile(
     if srid != layer.storage_srid:
         # densify so the edges of a projected tile stay true once in lon/lat
         search = func.ST_Transform(
-            func.ST_Segmentize(search, bindparam("tseg", margin * 4)),
+            func.ST_Segmentize(search, bindparam("tseg", margin * 4 or 1.0)),
             _srid(layer.storage_srid),
         )
     geom: ColumnElement[Any] = t.c.geom
@@ -156,13 +156,15 @@ def tile_sql(
         if len(_CACHE) < 4096:
             _CACHE[key] = compiled
     width = ref.bounds[2] - ref.bounds[0]
-    margin = width * BUFFER / EXTENT
+    # ST_AsMVTGeom keeps points only inside the tile: search no buffer for them
+    points = (layer.geometry_type or "").endswith("Point")
+    margin = 0.0 if points else width * BUFFER / EXTENT
     params: dict[str, Any] = dict(
         zip(("tx1", "ty1", "tx2", "ty2"), ref.bounds, strict=True)
     )
     params["tmargin"] = margin
     if ref.srid != layer.storage_srid:
-        params["tseg"] = margin * 4
+        params["tseg"] = width / 16
     if clustered:
         params["tcell"] = width / CLUSTER_GRID
     return compiled, params

@@ -121,5 +121,5 @@ def test_db_current_with_a_url_never_runs_initdb(db_url: str, tmp_path: Path) ->
         check=False,
     )
     assert out.returncode == 0, out.stderr
-    assert "0003" in out.stdout + out.stderr
+    assert "(head)" in out.stdout + out.stderr
     assert not (tmp_path / "unused").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -31,13 +32,18 @@ def test_ogrinfo_lists_public_layers(live_url: str) -> None:
     assert "cameras" not in out
 
 
+def _feature_count(info: str) -> int:
+    found = re.search(r"^Feature Count: (\d+)", info, flags=re.MULTILINE)
+    assert found, info
+    return int(found.group(1))
+
+
 def test_ogrinfo_feature_count_equals_number_matched(
     live_url: str, city_url: str
 ) -> None:
-    out = _run("ogrinfo", "-ro", "-so", "-json", f"OAPIF:{live_url}/", "street_lights")
-    info = json.loads(out)
-    count = info["layers"][0]["featureCount"]
-    assert count == _count(city_url, "SELECT count(*) FROM street_light")
+    # GDAL 3.6 has no ogrinfo -json: read its text report
+    out = _run("ogrinfo", "-ro", "-so", f"OAPIF:{live_url}/", "street_lights")
+    assert _feature_count(out) == _count(city_url, "SELECT count(*) FROM street_light")
 
 
 def test_ogr2ogr_copies_with_spat_and_where(
@@ -59,8 +65,7 @@ def test_ogr2ogr_copies_with_spat_and_where(
         "-where",
         "land_use = 'ODT'",
     )
-    info = json.loads(_run("ogrinfo", "-ro", "-so", "-json", str(dest)))
-    got = info["layers"][0]["featureCount"]
+    got = _feature_count(_run("ogrinfo", "-ro", "-so", str(dest), "land_parcels"))
     want = _count(
         city_url,
         "SELECT count(*) FROM land_parcel WHERE land_use = 'ODT' AND "
@@ -85,11 +90,10 @@ def test_gdal_and_server_agree_in_vn2000_tm3(live_url: str, tmp_path: Path) -> N
         "EPSG:9218",
         "-lco",
         "COORDINATE_PRECISION=4",
+        "-preserve_fid",
     )
     gdal = {
-        f["properties"]["id"] if "id" in f["properties"] else f["id"]: f["geometry"][
-            "coordinates"
-        ]
+        f["id"]: f["geometry"]["coordinates"]
         for f in json.loads(dest.read_text())["features"]
     }
     body = httpx.get(

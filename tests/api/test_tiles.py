@@ -1,0 +1,177 @@
+"""Vector tiles: OGC API Tiles, tile matrix sets, statuses, cache that follows edits."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import morecantile
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from pyproj import Transformer
+
+from api.app import create_app
+from api.deps import get_principal
+from gis.db import libpq_url
+from gis.layer import Principal
+from gis.settings import Settings
+
+MVT = "application/vnd.mapbox-vector-tile"
+WMQ = morecantile.tms.get("WebMercatorQuad")
+
+
+def _centre(client: Any, collection: str) -> tuple[float, float]:
+    """A point on the first feature of a collection (so its tile is not empty)."""
+    f = client.get(f"/collections/{collection}/items?limit=1").json()["features"][0]
+    coords = f["geometry"]["coordinates"]
+    while isinstance(coords[0], list):
+        coords = coords[0]
+    return float(coords[0]), float(coords[1])
+
+
+def _mvt_layers(data: bytes, tmp_path: Path, z: int, x: int, y: int) -> dict[str, Any]:
+    """Each layer of a tile as GeoJSON, read by GDAL's MVT driver (3.6: no -json)."""
+    # the driver reads a single tile from a path ending in z/x/y.pbf
+    path = tmp_path / str(z) / str(x) / f"{y}.pbf"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    info = subprocess.run(["ogrinfo", "-ro", "-so", str(path)], capture_output=True,
+                          text=True, timeout=120, check=True).stdout
+    names = re.findall(r"^\d+: (\w+) \(", info, flags=re.MULTILINE)
+    layers = {}
+    for name in names:
+        out = subprocess.run(["ogr2ogr", "-f", "GeoJSON", "/vsistdout/", str(path), name],
+                             capture_output=True, text=True, timeout=120, check=True)
+        layers[name] = json.loads(out.stdout)
+    return layers
+
+
+def test_tilesets_and_matrix_sets(client: Any) -> None:
+    sets = {s["id"] for s in client.get("/tileMatrixSets").json()["tileMatrixSets"]}
+    assert {"WebMercatorQuad", "WorldCRS84Quad", "VN2000TM3BinhThuan"} <= sets
+    tms = client.get("/tileMatrixSets/VN2000TM3BinhThuan").json()
+    assert "9218" in json.dumps(tms["crs"])
+    listing = client.get("/collections/land_parcels/tiles").json()["tilesets"]
+    assert len(listing) == len(sets)
+    meta = client.get("/collections/land_parcels/tiles/WebMercatorQuad").json()
+    assert meta["dataType"] == "vector"
+    item = next(lk for lk in meta["links"] if lk["rel"] == "item")
+    assert item["templated"] is True
+    assert item["href"].endswith("/{tileMatrix}/{tileRow}/{tileCol}")
+    tj = client.get("/collections/land_parcels/tiles/WebMercatorQuad?f=tilejson").json()
+    assert tj["tilejson"] == "3.0.0"
+    assert tj["vector_layers"][0]["id"] == "land_parcels"
+
+
+def test_gdal_reads_a_tile_with_the_features_of_items(
+    client: Any, tmp_path: Path
+) -> None:
+    lon, lat = _centre(client, "street_lights")
+    t = WMQ.tile(lon, lat, 16)
+    r = client.get(f"/collections/street_lights/tiles/WebMercatorQuad/16/{t.y}/{t.x}")
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == MVT
+    layer = _mvt_layers(r.content, tmp_path, 16, t.x, t.y)["street_lights"]
+    tile_ids = {f["properties"]["mvt_id"] for f in layer["features"]}
+    # ST_AsMVTGeom keeps a point only inside the tile itself (the buffer is for
+    # lines and polygons), so the tile holds exactly the points of its bounds
+    b = WMQ.xy_bounds(t)
+    to_wgs = Transformer.from_crs(3857, 4326, always_xy=True)
+    x1, y1 = to_wgs.transform(b.left, b.bottom)
+    x2, y2 = to_wgs.transform(b.right, b.top)
+    items = client.get(
+        "/collections/street_lights/items",
+        params={"bbox": f"{x1},{y1},{x2},{y2}", "limit": 10000},
+    ).json()
+    assert tile_ids
+    assert tile_ids == {f["id"] for f in items["features"]}
+
+
+def test_vn2000_tiles(client: Any, tmp_path: Path) -> None:
+    lon, lat = _centre(client, "land_parcels")
+    from gis.tms import tile_matrix_sets
+
+    t = tile_matrix_sets()["VN2000TM3BinhThuan"].tile(lon, lat, 15)
+    r = client.get(f"/collections/land_parcels/tiles/VN2000TM3BinhThuan/15/{t.y}/{t.x}")
+    assert r.status_code == 200
+    assert _mvt_layers(r.content, tmp_path, 15, t.x, t.y)["land_parcels"]["features"]
+
+
+def test_dataset_tile_has_every_layer_at_its_zoom(client: Any, tmp_path: Path) -> None:
+    lon, lat = _centre(client, "land_parcels")
+    t = WMQ.tile(lon, lat, 16)
+    r = client.get(f"/tiles/WebMercatorQuad/16/{t.y}/{t.x}")
+    assert r.status_code == 200
+    names = set(_mvt_layers(r.content, tmp_path, 16, t.x, t.y))
+    assert {"land_parcels", "street_lights", "trees"} <= names
+    assert "cameras" not in names
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/collections/trees/tiles/WebMercatorQuad/16/99999999/1", 404),  # outside
+        ("/collections/trees/tiles/WebMercatorQuad/30/0/0", 404),  # no such matrix
+        ("/collections/trees/tiles/WebMercatorQuad/5/10/10", 404),  # below minzoom
+        ("/collections/trees/tiles/NoSuchSet/16/0/0", 404),
+        ("/collections/trees/tiles/WebMercatorQuad/a/b/c", 400),
+        ("/collections/trees/tiles/WebMercatorQuad/16/0/0", 204),  # empty (Arctic)
+        ("/collections/cameras/tiles/WebMercatorQuad/16/0/0", 404),  # hidden
+        ("/collections/trees/tiles/WebMercatorQuad/16/0/0?foo=1", 400),
+    ],
+)
+def test_tile_statuses(client: Any, path: str, status: int) -> None:
+    r = client.get(path)
+    assert r.status_code == status, r.text
+    if status >= 400:
+        assert r.headers["content-type"] == "application/problem+json"
+
+
+def test_cors_on_tiles(client: Any) -> None:
+    r = client.get(
+        "/collections/trees/tiles/WebMercatorQuad/16/0/0",
+        headers={"Origin": "https://map.example"},
+    )
+    assert r.headers["access-control-allow-origin"] == "*"
+
+
+def test_an_edit_in_psql_changes_the_next_tile(db_url: str, tmp_path: Path) -> None:
+    with psycopg.connect(libpq_url(db_url), autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO tree (tree_code, species_vi, geom) VALUES "
+            "('CX-9', 'Sao đen', ST_SetSRID(ST_MakePoint(108.1, 10.93), 4326))"
+        )
+    t = WMQ.tile(108.1, 10.93, 17)
+    path = f"/collections/trees/tiles/WebMercatorQuad/17/{t.y}/{t.x}"
+    with TestClient(create_app(Settings(), database_url=db_url)) as c:
+        first = c.get(path)
+        assert c.get(path).content == first.content  # served from the cache
+        with psycopg.connect(libpq_url(db_url), autocommit=True) as conn:
+            conn.execute("UPDATE tree SET species_vi = 'Dầu rái'")
+        second = c.get(path)
+    assert second.status_code == 200
+    assert second.headers["ETag"] != first.headers["ETag"]
+    tree = _mvt_layers(second.content, tmp_path, 17, t.x, t.y)["trees"]["features"][0]
+    assert tree["properties"]["species_vi"] == "Dầu rái"
+
+
+def test_the_cache_never_crosses_principals(city_url: str) -> None:
+    app = create_app(Settings(), database_url=city_url)
+    role = {"who": Principal()}
+    app.dependency_overrides[get_principal] = lambda: role["who"]
+    with TestClient(app) as c:
+        lon, lat = _centre(c, "land_parcels")
+        t = WMQ.tile(lon, lat, 14)
+        path = f"/tiles/WebMercatorQuad/14/{t.y}/{t.x}"
+        role["who"] = Principal("sec", frozenset({"public", "security_officer"}))
+        secret = c.get(path)
+        role["who"] = Principal()
+        public = c.get(path)
+    assert secret.headers["ETag"] != public.headers["ETag"]
+    assert b"cameras" in secret.content
+    assert b"cameras" not in public.content
+    assert secret.headers["Cache-Control"].startswith("private")
