@@ -93,6 +93,20 @@ class DemoReport:
     skipped_reason: str | None = None
     steps: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
 
+    def __str__(self) -> str:
+        """One line for logs: what was loaded (or why not), and how long it took."""
+        if not self.loaded:
+            return f"demo city not loaded: {self.skipped_reason}"
+        c = self.counts
+        extra = ", with open data" if self.open_data else ""
+        return (
+            f"demo city of Phan Thiết loaded in {self.seconds:.1f} s (seed {self.seed},"
+            f" scale {self.scale}{extra}): {c['land_parcel']} parcels,"
+            f" {c['planning_zone']} planning zones, {c['street_light']} street lights,"
+            f" {c['tree']} trees, {c['env_observation']} observations,"
+            f" {c['field_report']} field reports, {c['poi']} points of interest"
+        )
+
 
 def sql_steps() -> list[tuple[str, str]]:
     """The build script split into its named steps.
@@ -439,7 +453,9 @@ SELECT coalesce(p.name, p.name_vi), p.name_en,
        END,
        coalesce(p.amenity, p.tourism, p.shop, p.man_made),
        coalesce(p.addr_full, nullif(concat_ws(' ', p.addr_housenumber, p.addr_street), '')),
-       p.opening_hours, coalesce(p.osm_type, 'node') || '/' || p.osm_id,
+              -- HOT exports say "nodes"; OSM's own form is node/123
+       p.opening_hours,
+       regexp_replace(coalesce(p.osm_type, 'node'), 's$', '') || '/' || p.osm_id,
        'OpenStreetMap', w.code, %(srid)s, timestamptz '2026-11-23 06:00+07', p.g
 FROM (SELECT _od_poi.*, ST_Transform(ST_GeomFromWKB(wkb, %(srid)s), 4326) AS g
       FROM _od_poi) p
@@ -473,7 +489,7 @@ def _load_pois(conn: psycopg.Connection[Any], path: Path) -> int:
     }
     present = {k: v for k, v in columns.items() if v in frame.columns}
     rows = (
-        tuple(_text(r[v]) for v in present.values()) + (r["wkb"],)
+        (*(_text(r[v]) for v in present.values()), r["wkb"])
         for r in frame.to_dict("records")
     )
     conn.execute("DROP TABLE IF EXISTS _od_poi")
@@ -508,7 +524,7 @@ def _load_power(conn: psycopg.Connection[Any], path: Path) -> int:
     frame, srid = _read(path, "line")
     columns = ("osm_id", "power", "voltage", "name", "circuits")
     rows = (
-        tuple(_text(r.get(c)) for c in columns) + (r["wkb"],)
+        (*(_text(r.get(c)) for c in columns), r["wkb"])
         for r in frame.to_dict("records")
     )
     conn.execute("DROP TABLE IF EXISTS _od_line")
