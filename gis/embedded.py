@@ -198,6 +198,14 @@ class EmbeddedCluster:
             check=False,
         )
 
+    def destroy(self) -> None:
+        """Stop the server and delete the cluster and the data folder (tests)."""
+        self.stop()
+        pgdata = self.pgdata
+        if pgdata.exists() and not pgdata.is_relative_to(self.data_dir):
+            shutil.rmtree(pgdata, ignore_errors=True)
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
     def running_port(self) -> int | None:
         """The port of the server running on this data folder, or None."""
         pidfile = self.pgdata / "postmaster.pid"

@@ -44,7 +44,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedCluste
     c = EmbeddedCluster(tmp_path_factory.mktemp("pg"))
     c.start()
     yield c
-    c.stop()
+    c.destroy()
 
 
 @pytest.fixture(scope="session")

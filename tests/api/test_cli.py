@@ -52,7 +52,7 @@ def test_demo_then_serve_then_stop(tmp_path: Path) -> None:
     assert EmbeddedCluster(data).running_port() is None  # stopped when done
     second = _dothi("demo", "--no-serve", "--scale", "0.02", "--data-dir", str(data))
     assert second.returncode == 0, second.stderr
-    assert "skip" in second.stderr.lower()  # an existing city is left alone
+    assert "only into an empty database" in second.stderr  # the city is left alone
 
     port = free_port()
     proc = subprocess.Popen(
@@ -93,6 +93,7 @@ def test_demo_then_serve_then_stop(tmp_path: Path) -> None:
     assert proc.returncode == 0, err
     assert "embedded PostgreSQL stopped" in err
     assert EmbeddedCluster(data).running_port() is None
+    EmbeddedCluster(data).destroy()
 
 
 def test_layers_command_lists_the_catalogue() -> None:

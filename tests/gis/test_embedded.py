@@ -30,7 +30,7 @@ def test_restart_keeps_data_and_reuses_running_cluster(tmp_path: Path) -> None:
         assert conn.execute("SELECT v FROM kept").fetchone() == ("đô thị",)
         assert conn.execute("SHOW fsync").fetchone() == ("on",)
         assert conn.execute("SHOW listen_addresses").fetchone() == ("127.0.0.1",)
-    restarted.stop()
+    restarted.destroy()
 
 
 def test_password_file_is_private(tmp_path: Path) -> None:
@@ -42,7 +42,7 @@ def test_password_file_is_private(tmp_path: Path) -> None:
             cluster.pgdata / "server.log"
         ).exists()
     finally:
-        cluster.stop()
+        cluster.destroy()
 
 
 def test_missing_postgresql_names_the_package(
