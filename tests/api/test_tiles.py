@@ -39,13 +39,23 @@ def _mvt_layers(data: bytes, tmp_path: Path, z: int, x: int, y: int) -> dict[str
     path = tmp_path / str(z) / str(x) / f"{y}.pbf"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
-    info = subprocess.run(["ogrinfo", "-ro", "-so", str(path)], capture_output=True,
-                          text=True, timeout=120, check=True).stdout
+    info = subprocess.run(
+        ["ogrinfo", "-ro", "-so", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
     names = re.findall(r"^\d+: (\w+) \(", info, flags=re.MULTILINE)
     layers = {}
     for name in names:
-        out = subprocess.run(["ogr2ogr", "-f", "GeoJSON", "/vsistdout/", str(path), name],
-                             capture_output=True, text=True, timeout=120, check=True)
+        out = subprocess.run(
+            ["ogr2ogr", "-f", "GeoJSON", "/vsistdout/", str(path), name],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
         layers[name] = json.loads(out.stdout)
     return layers
 
