@@ -5,17 +5,21 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import problems
-from api.routers import collections, common, features, schemas, tiles
+from api.routers import collections, common, features, maps, schemas, styles, tiles
 from gis.cache import ByteLRU
 from gis.db import open_pool
 from gis.settings import Settings
+
+STATIC_DIR = Path(__file__).parent / "static"
 
 
 def create_app(settings: Settings, *, database_url: str) -> FastAPI:
@@ -67,6 +71,9 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
     app.include_router(features.router)
     app.include_router(schemas.router)
     app.include_router(tiles.router)
+    app.include_router(styles.router)
+    app.include_router(maps.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
 

@@ -185,3 +185,41 @@ def test_the_cache_never_crosses_principals(city_url: str) -> None:
     assert b"cameras" in secret.content
     assert b"cameras" not in public.content
     assert secret.headers["Cache-Control"].startswith("private")
+
+
+def test_styles_in_three_encodings(client: Any) -> None:
+    import xml.etree.ElementTree as ET
+
+    listing = client.get("/collections/land_parcels/styles").json()["styles"]
+    assert listing[0]["id"] == "default"
+    ml = client.get("/collections/land_parcels/styles/default?f=mapbox")
+    assert ml.headers["content-type"] == "application/vnd.mapbox.style+json"
+    style = ml.json()
+    assert style["version"] == 8
+    assert style["layers"][1]["source-layer"] == "land_parcels"
+    sld = client.get("/collections/land_parcels/styles/default?f=sld11")
+    root = ET.fromstring(sld.content)
+    assert root.tag == "{http://www.opengis.net/sld}StyledLayerDescriptor"
+    assert root.attrib["version"] == "1.1.0"
+    qml = client.get("/collections/trees/styles/default?f=qml")
+    assert ET.fromstring(qml.content.split(b"\n", 1)[1]).tag == "qgis"
+    legend = client.get("/collections/trees/styles/default/legend?lang=en")
+    assert legend.headers["content-type"] == "image/svg+xml"
+    assert "Trees" in legend.text
+    assert client.get("/collections/trees/styles/other").status_code == 404
+    assert client.get("/collections/trees/styles/default?f=png").status_code == 406
+
+
+def test_city_style_has_every_visible_layer_in_both_languages(client: Any) -> None:
+    vi = client.get("/styles/city?lang=vi").json()
+    en = client.get("/styles/city?lang=en").json()
+    ids = {la["id"] for la in vi["layers"]}
+    assert {"land_parcels", "trees", "roads"} <= ids
+    assert "cameras" not in ids
+    titles_vi = {la["metadata"]["title"] for la in vi["layers"] if "metadata" in la}
+    titles_en = {la["metadata"]["title"] for la in en["layers"] if "metadata" in la}
+    assert "Cây xanh" in titles_vi
+    assert "Trees" in titles_en
+    assert vi["sources"]["dothi"]["tiles"][0].endswith(
+        "/tiles/WebMercatorQuad/{z}/{y}/{x}"
+    )

@@ -1,0 +1,182 @@
+"""OGC API Styles: each layer's style and the city style, in three encodings."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Path, Request, Response
+
+from api import negotiation
+from api.deps import LangDep, LayerDep, PrincipalDep, reject_unknown, visible_layers
+from api.links import base_url, link
+from gis.errors import NotFoundError
+from gis.layer import Principal, VectorLayer
+from gis.styles import legend_svg, load_source, maplibre_style, qml, sld
+from layers import STYLES_DIR
+
+router = APIRouter()
+JSON = "application/json"
+ENCODINGS = {
+    "mapbox": "application/vnd.mapbox.style+json",
+    "sld11": "application/vnd.ogc.sld+xml;version=1.1",
+    "qml": "application/vnd.qgis.qml",
+}
+CITY = "city"
+StyleId = Annotated[str, Path(alias="styleId")]
+
+
+def _styled(principal: Principal) -> list[VectorLayer]:
+    return [la for la in visible_layers(principal) if la.geometry_type is not None]
+
+
+def _style_links(url: str) -> list[dict[str, Any]]:
+    out = [
+        link(f"{url}?f={k}", "stylesheet", media, k) for k, media in ENCODINGS.items()
+    ]
+    out.append(link(f"{url}/metadata", "describedby", JSON, "metadata"))
+    return out
+
+
+@router.get("/styles", operation_id="getStyles", summary="Styles")
+async def list_styles(request: Request, lang: LangDep) -> Response:
+    """The styles of the whole city map."""
+    reject_unknown(request, {"f", "lang"})
+    url = f"{base_url(request)}/styles/{CITY}"
+    title = "Bản đồ đô thị" if lang == "vi" else "City map"
+    body = {
+        "styles": [{"id": CITY, "title": title, "links": _style_links(url)}],
+        "links": [link(f"{base_url(request)}/styles", "self", JSON)],
+    }
+    return Response(orjson.dumps(body), media_type=JSON)
+
+
+@router.get("/styles/{styleId}", operation_id="getStyle", summary="A style")
+async def get_style(
+    request: Request, style_id: StyleId, lang: LangDep, principal: PrincipalDep
+) -> Response:
+    """The city style: every layer the caller may see, from the all-layers tiles."""
+    reject_unknown(request, {"f", "lang"})
+    if style_id != CITY:
+        raise NotFoundError(f"no style {style_id!r}; styles: {CITY}")
+    fmt = negotiation.choose_any(request, {"mapbox": ENCODINGS["mapbox"]})
+    del fmt
+    sources = [load_source(STYLES_DIR, la.id) for la in _styled(principal)]
+    doc = maplibre_style(
+        sources,
+        tiles_url=f"{base_url(request)}/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}",
+        name="dothi",
+        lang=lang,
+    )
+    return Response(orjson.dumps(doc), media_type=ENCODINGS["mapbox"])
+
+
+@router.get(
+    "/styles/{styleId}/metadata",
+    operation_id="getStyleMetadata",
+    summary="Style metadata",
+)
+async def style_metadata(
+    request: Request, style_id: StyleId, lang: LangDep, principal: PrincipalDep
+) -> Response:
+    """What the city style draws, with a legend per layer."""
+    reject_unknown(request, {"f", "lang"})
+    if style_id != CITY:
+        raise NotFoundError(f"no style {style_id!r}; styles: {CITY}")
+    base = base_url(request)
+    body = {
+        "id": CITY,
+        "title": "Bản đồ đô thị" if lang == "vi" else "City map",
+        "scope": "style",
+        "layers": [
+            {
+                "id": la.id,
+                "description": la.title.get(lang),
+                "dataType": "vector",
+                "sampleData": link(
+                    f"{base}/collections/{la.id}/items", "data", "application/geo+json"
+                ),
+                "legend": link(
+                    f"{base}/collections/{la.id}/styles/default/legend",
+                    "legend",
+                    "image/svg+xml",
+                ),
+            }
+            for la in _styled(principal)
+        ],
+        "links": _style_links(f"{base}/styles/{CITY}"),
+    }
+    return Response(orjson.dumps(body), media_type=JSON)
+
+
+@router.get(
+    "/collections/{collectionId}/styles",
+    operation_id="getCollectionStyles",
+    summary="Styles of a collection",
+)
+async def collection_styles(
+    request: Request, layer: LayerDep, lang: LangDep
+) -> Response:
+    """The collection's style (``default``) and its encodings."""
+    reject_unknown(request, {"f", "lang"})
+    if layer.geometry_type is None:
+        raise NotFoundError(f"{layer.id} has no geometry and no style")
+    url = f"{base_url(request)}/collections/{layer.id}/styles/default"
+    body = {
+        "styles": [
+            {
+                "id": "default",
+                "title": layer.title.get(lang),
+                "links": [
+                    *_style_links(url),
+                    link(f"{url}/legend", "legend", "image/svg+xml"),
+                ],
+            }
+        ]
+    }
+    return Response(orjson.dumps(body), media_type=JSON)
+
+
+def _layer_source(layer: VectorLayer, style_id: str) -> dict[str, Any]:
+    if style_id != "default" or layer.geometry_type is None:
+        raise NotFoundError(f"no style {style_id!r} for {layer.id}; styles: default")
+    return load_source(STYLES_DIR, layer.id)
+
+
+@router.get(
+    "/collections/{collectionId}/styles/{styleId}",
+    operation_id="getCollectionStyle",
+    summary="A style of a collection",
+)
+async def collection_style(
+    request: Request, layer: LayerDep, style_id: StyleId, lang: LangDep
+) -> Response:
+    """The style as MapLibre JSON (``f=mapbox``), SLD 1.1 (``sld11``) or QML."""
+    reject_unknown(request, {"f", "lang"})
+    src = _layer_source(layer, style_id)
+    fmt = negotiation.choose_any(request, ENCODINGS)
+    if fmt == "sld11":
+        return Response(sld(src, lang), media_type=ENCODINGS[fmt])
+    if fmt == "qml":
+        return Response(qml(src), media_type=ENCODINGS[fmt])
+    tiles = (
+        f"{base_url(request)}/collections/{layer.id}/tiles/WebMercatorQuad/"
+        "{z}/{y}/{x}"
+    )
+    doc = maplibre_style([src], tiles_url=tiles, name=layer.id, lang=lang)
+    return Response(orjson.dumps(doc), media_type=ENCODINGS["mapbox"])
+
+
+@router.get(
+    "/collections/{collectionId}/styles/{styleId}/legend",
+    operation_id="getCollectionStyleLegend",
+    summary="Legend",
+)
+async def collection_legend(
+    request: Request, layer: LayerDep, style_id: StyleId, lang: LangDep
+) -> Response:
+    """The legend of the style, as SVG."""
+    reject_unknown(request, {"f", "lang"})
+    return Response(
+        legend_svg(_layer_source(layer, style_id), lang), media_type="image/svg+xml"
+    )
