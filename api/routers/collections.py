@@ -68,6 +68,11 @@ async def collection_doc(
             link(f"{url}/schema", f"{OGC_REL}/schema", SCHEMA_JSON, "Schema"),
         ],
     }
+    if layer.geometry_type:
+        doc["links"] += [
+            link(f"{url}/tiles", f"{OGC_REL}/tilesets-vector", JSON, "Vector tiles"),
+            link(f"{url}/styles", f"{OGC_REL}/styles", JSON, "Styles"),
+        ]
     if extent:
         doc["extent"] = extent
     if layer.time:

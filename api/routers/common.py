@@ -15,6 +15,7 @@ from api.openapi import build_openapi
 
 router = APIRouter()
 JSON = "application/json"
+OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0"
 OPENAPI_JSON = "application/vnd.oai.openapi+json;version=3.0"
 DESCRIPTION = {
     "vi": "Máy chủ OGC API của đô thị: đơn vị hành chính, thửa đất, quy hoạch, chiếu "
@@ -42,6 +43,15 @@ async def landing(request: Request, lang: LangDep) -> Response:
         link(f"{base}/conformance?f=html", "conformance", "text/html", "Conformance"),
         link(f"{base}/collections", "data", JSON, "Collections"),
         link(f"{base}/collections?f=html", "data", "text/html", "Collections"),
+        link(f"{base}/tiles", f"{OGC_REL}/tilesets-vector", JSON, "Vector tiles"),
+        link(
+            f"{base}/tileMatrixSets",
+            f"{OGC_REL}/tiling-schemes",
+            JSON,
+            "Tile matrix sets",
+        ),
+        link(f"{base}/styles", f"{OGC_REL}/styles", JSON, "Styles"),
+        link(f"{base}/map", "alternate", "text/html", "City map"),
     ]
     body = {"title": "dothi", "description": DESCRIPTION[lang], "links": links}
     if fmt == "html":
