@@ -17,13 +17,14 @@ from gis.layer import VectorLayer
 from layers.metadata import metadata
 
 STYLES_DIR = Path(__file__).resolve().parent.parent / "styles"
-_NOT_LAYERS = {"metadata", "columns", "codelists", "versions", "demo"}
+_NOT_LAYERS = {"metadata", "columns", "codelists", "versions", "demo", "accounts"}
 
 
 def _discover() -> dict[str, VectorLayer]:
     found: list[VectorLayer] = []
     importlib.import_module("layers.codelists")
     importlib.import_module("layers.versions")
+    importlib.import_module("layers.accounts")
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if info.name in _NOT_LAYERS or info.name.startswith("_"):
             continue

@@ -161,8 +161,12 @@ def _page_links(
     backwards = bool(query.cursor and query.cursor.backwards)
     has_next = row.more if not backwards else True
     has_prev = row.more if backwards else query.cursor is not None
-    if row.returned and has_next and row.k_last:
-        keys = orjson.loads(row.k_last)
+    # a prev page was fetched in reverse: its first fetched row is shown last
+    shown_first, shown_last = (
+        (row.k_last, row.k_first) if backwards else (row.k_first, row.k_last)
+    )
+    if row.returned and has_next and shown_last:
+        keys = orjson.loads(shown_last)
         token = encode_cursor(Cursor(tuple(keys[:-1]), int(keys[-1])))
         links.append(
             link(
@@ -172,8 +176,8 @@ def _page_links(
                 "next page",
             )
         )
-    if row.returned and has_prev and row.k_first:
-        keys = orjson.loads(row.k_first)
+    if row.returned and has_prev and shown_first:
+        keys = orjson.loads(shown_first)
         token = encode_cursor(Cursor(tuple(keys[:-1]), int(keys[-1]), backwards=True))
         links.append(
             link(

@@ -10,25 +10,45 @@ from fastapi import APIRouter, Request, Response
 from api import html, negotiation
 from api.deps import LangDep, LayerDep, PrincipalDep, reject_unknown
 from api.links import base_url
+from gis.layer import Field, VectorLayer
 from gis.schema import properties_document
 
 router = APIRouter()
 SCHEMA_JSON = "application/schema+json"
 
 
-def _respond(request: Request, lang: str, doc: dict[str, object]) -> Response:
-    fmt = negotiation.choose(request, ("json", "html"))
-    if fmt == "html":
-        props = doc["properties"]
-        assert isinstance(props, dict)
+def _respond(
+    request: Request,
+    layer: VectorLayer,
+    lang: str,
+    fields: tuple[Field, ...],
+    part: str,
+    *,
+    geometry: bool,
+    with_id: bool = False,
+) -> Response:
+    """The JSON Schema document of ``fields`` (or its HTML listing)."""
+    reject_unknown(request, {"f", "lang"})
+    doc = properties_document(
+        layer,
+        fields,
+        lang,
+        uri=f"{base_url(request)}/collections/{layer.id}/{part}",
+        geometry=geometry,
+        with_id=with_id,
+        title=f"{layer.title.get(lang)} — {part}",
+    )
+    if negotiation.choose(request, ("json", "html")) == "html":
+        rows = [
+            f"{k}: {v.get('type', v.get('format', ''))}"
+            for k, v in doc["properties"].items()
+        ]
         return html.render(
             "conformance.html",
             lang,
             title=str(doc["title"]),
             base=base_url(request),
-            conforms=[
-                f"{k}: {v.get('type', v.get('format', ''))}" for k, v in props.items()
-            ],
+            conforms=rows,
         )
     return Response(orjson.dumps(doc), media_type=SCHEMA_JSON)
 
@@ -42,18 +62,8 @@ async def queryables(
     request: Request, layer: LayerDep, lang: LangDep, principal: PrincipalDep
 ) -> Response:
     """The properties a filter or a property=value parameter may use."""
-    reject_unknown(request, {"f", "lang"})
     fields = tuple(f for f in layer.visible_fields(principal) if f.queryable)
-    uri = f"{base_url(request)}/collections/{layer.id}/queryables"
-    doc = properties_document(
-        layer,
-        fields,
-        lang,
-        uri=uri,
-        geometry=True,
-        title=f"{layer.title.get(lang)} — queryables",
-    )
-    return _respond(request, lang, doc)
+    return _respond(request, layer, lang, fields, "queryables", geometry=True)
 
 
 @router.get(
@@ -65,18 +75,8 @@ async def sortables(
     request: Request, layer: LayerDep, lang: LangDep, principal: PrincipalDep
 ) -> Response:
     """The properties ``sortby`` accepts."""
-    reject_unknown(request, {"f", "lang"})
     fields = tuple(f for f in layer.visible_fields(principal) if f.sortable)
-    uri = f"{base_url(request)}/collections/{layer.id}/sortables"
-    doc = properties_document(
-        layer,
-        fields,
-        lang,
-        uri=uri,
-        geometry=False,
-        title=f"{layer.title.get(lang)} — sortables",
-    )
-    return _respond(request, lang, doc)
+    return _respond(request, layer, lang, fields, "sortables", geometry=False)
 
 
 @router.get(
@@ -88,15 +88,5 @@ async def schema(
     request: Request, layer: LayerDep, lang: LangDep, principal: PrincipalDep
 ) -> Response:
     """Every property a feature of this collection carries for the caller."""
-    reject_unknown(request, {"f", "lang"})
-    uri = f"{base_url(request)}/collections/{layer.id}/schema"
-    doc = properties_document(
-        layer,
-        layer.visible_fields(principal),
-        lang,
-        uri=uri,
-        geometry=True,
-        with_id=True,
-        title=layer.title.get(lang),
-    )
-    return _respond(request, lang, doc)
+    fields = layer.visible_fields(principal)
+    return _respond(request, layer, lang, fields, "schema", geometry=True, with_id=True)

@@ -124,3 +124,100 @@ def test_db_current_with_a_url_never_runs_initdb(db_url: str, tmp_path: Path) ->
     assert out.returncode == 0, out.stderr
     assert "(head)" in out.stdout + out.stderr
     assert not (tmp_path / "unused").exists()
+
+
+def test_import_command_on_real_data(db_url: str, tmp_path: Path) -> None:
+    from tests.conftest import shared_data
+
+    env = _env() | {"DOTHI_DB__URL": db_url}
+    trees = shared_data("montpellier-street-trees/montpellier_trees_2014.gpkg")
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "api.cli",
+            "import",
+            "trees",
+            str(trees),
+            "--src-layer",
+            "street_trees",
+            "--map",
+            "BOTANIQUE=species_scientific",
+            "--map",
+            "HAUTEUR_M=height_m",
+            "--set",
+            "category=public",
+            "--data-dir",
+            str(tmp_path / "unused"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "23972" in out.stdout.replace(",", "")
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "api.cli",
+            "import",
+            "trees",
+            str(trees),
+            "--src-layer",
+            "street_trees",
+            "--map",
+            "BOTANIQUE=no_such_column",
+            "--data-dir",
+            str(tmp_path / "unused"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert bad.returncode == 2
+    assert "no_such_column" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    unknown = subprocess.run(
+        [sys.executable, "-m", "api.cli", "import", "nope", str(trees)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert unknown.returncode != 0
+    assert "unknown layer" in unknown.stderr
+
+
+def test_db_downgrade_and_upgrade_commands(db_url: str, tmp_path: Path) -> None:
+    env = _env() | {"DOTHI_DB__URL": db_url}
+
+    def db(*args: str) -> str:
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "api.cli",
+                "db",
+                *args,
+                "--data-dir",
+                str(tmp_path / "unused"),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert out.returncode == 0, out.stderr
+        return out.stdout + out.stderr
+
+    db("downgrade", "0003")
+    assert "0003" in db("current")
+    db("upgrade")
+    assert "(head)" in db("current")
