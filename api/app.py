@@ -15,11 +15,27 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import problems
 from api.routers import collections, common, features, maps, schemas, styles, tiles
+from api.security import BasicCache
+from gis.auth_jwt import JwtVerifier
 from gis.cache import ByteLRU
 from gis.db import open_pool
 from gis.settings import Settings
 
 STATIC_DIR = Path(__file__).parent / "static"
+
+
+def jwt_verifier(settings: Settings) -> JwtVerifier | None:
+    """The OIDC verifier when an issuer is configured."""
+    auth = settings.auth
+    if not auth.oidc_issuer:
+        return None
+    return JwtVerifier(
+        issuer=auth.oidc_issuer,
+        audience=auth.oidc_audience or "dothi",
+        jwks_url=auth.oidc_jwks_url,
+        jwks=auth.oidc_jwks,
+        roles_claim=auth.oidc_roles_claim,
+    )
 
 
 def create_app(settings: Settings, *, database_url: str) -> FastAPI:
@@ -28,6 +44,9 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.pool = await open_pool(database_url, settings)
+        app.state.database_url = database_url
+        app.state.basic_cache = BasicCache()
+        app.state.jwt_verifier = jwt_verifier(settings)
         app.state.stats_cache = {}
         mb = settings.tiles.cache_mb
         app.state.tile_cache = ByteLRU(mb * 1024 * 1024) if mb > 0 else None

@@ -159,6 +159,82 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    import getpass
+
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise SystemExit("dothi: the passwords differ")
+    return first
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    """Local accounts: add, passwd, disable, enable, list."""
+    from gis import auth
+
+    url, cluster = resolve_database(Settings(), args.data_dir)
+    try:
+        migrate(url, MIGRATIONS_DIR)
+        if args.action == "add":
+            auth.add_user(
+                url,
+                args.username,
+                _password(args),
+                args.role,
+                ward_codes=args.ward,
+                display_name=args.name,
+            )
+        elif args.action == "passwd":
+            auth.set_password(url, args.username, _password(args))
+        elif args.action == "disable":
+            auth.disable_user(url, args.username)
+        elif args.action == "enable":
+            auth.enable_user(url, args.username)
+        else:
+            for u in auth.list_users(url):
+                print(
+                    f"{u.username:20} {','.join(sorted(u.roles)):30} "  # noqa: T201
+                    f"{','.join(sorted(u.ward_codes)):12} "
+                    f"{'disabled' if u.disabled else ''}"
+                )
+    finally:
+        if cluster is not None and cluster.started_here:
+            cluster.stop()
+    return 0
+
+
+def cmd_key(args: argparse.Namespace) -> int:
+    """API keys for systems: create (printed once), revoke, list."""
+    from gis import auth
+
+    url, cluster = resolve_database(Settings(), args.data_dir)
+    try:
+        migrate(url, MIGRATIONS_DIR)
+        if args.action == "create":
+            print(
+                auth.create_api_key(
+                    url,
+                    args.name,
+                    args.role,  # noqa: T201
+                    ward_codes=args.ward,
+                )
+            )
+        elif args.action == "revoke":
+            auth.revoke_api_key(url, args.name)
+        else:
+            for k in auth.list_api_keys(url):
+                print(
+                    f"{k.prefix:10} {k.name:30} {','.join(sorted(k.roles)):30} "  # noqa: T201
+                    f"{'revoked' if k.revoked_at else ''}"
+                )
+    finally:
+        if cluster is not None and cluster.started_here:
+            cluster.stop()
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     p = argparse.ArgumentParser(prog="dothi", description=__doc__)
@@ -210,6 +286,27 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--set", action="append", default=[], metavar="COLUMN=VALUE")
     sp.add_argument("--strict", action="store_true", help="abort on any rejected row")
     data_dir(sp)
+    sp = sub.add_parser("user", help="local accounts")
+    sp.add_argument("action", choices=["add", "passwd", "disable", "enable", "list"])
+    sp.add_argument("username", nargs="?", default="")
+    sp.add_argument("--role", action="append", default=[])
+    sp.add_argument(
+        "--ward",
+        action="append",
+        default=[],
+        help="a ward code the user may edit (land officers)",
+    )
+    sp.add_argument("--name", default=None, help="display name")
+    sp.add_argument("--password-stdin", action="store_true")
+    data_dir(sp)
+    sp = sub.add_parser("key", help="API keys for systems")
+    sp.add_argument("action", choices=["create", "revoke", "list"])
+    sp.add_argument(
+        "name", nargs="?", default="", help="the key's name (create) or prefix (revoke)"
+    )
+    sp.add_argument("--role", action="append", default=[])
+    sp.add_argument("--ward", action="append", default=[])
+    data_dir(sp)
     return p
 
 
@@ -225,6 +322,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_db(args)
         if args.command == "layers":
             return cmd_layers(args)
+        if args.command == "user":
+            return cmd_user(args)
+        if args.command == "key":
+            return cmd_key(args)
         return cmd_import(args)
     except GisError as exc:
         _say(f"dothi: {exc.detail}")

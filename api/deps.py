@@ -11,8 +11,9 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from psycopg_pool import AsyncConnectionPool
 
+from api.security import authenticate
 from gis.errors import NotFoundError, UnknownParameterError
-from gis.layer import ANONYMOUS, Principal, VectorLayer
+from gis.layer import Principal, VectorLayer
 from gis.settings import Settings
 from layers import CATALOGUE
 
@@ -63,16 +64,21 @@ def _from_accept_language(header: str) -> str:
 
 
 async def get_principal(request: Request) -> Principal:
-    """Who is asking. Authentication arrives with the access issue: anonymous now."""
-    principal: Principal = getattr(request.state, "principal", ANONYMOUS)
+    """Who is asking (``api.security``); anonymous without credentials."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None:
+        principal = await authenticate(request)
+        request.state.principal = principal
     return principal
 
 
 async def get_layer(
+    request: Request,
     collection_id: Annotated[str, Path(alias="collectionId")],
     principal: Annotated[Principal, Depends(get_principal)],
 ) -> VectorLayer:
     """The collection, or 404 when unknown *or hidden* from this principal."""
+    request.state.principal = principal  # what renderers and cache headers see
     layer = CATALOGUE.get(collection_id)
     if layer is None or not layer.access.can_read(principal):
         raise NotFoundError(f"no collection {collection_id!r}")

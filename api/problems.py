@@ -19,6 +19,8 @@ from psycopg import errors as pg_errors
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from gis.auth import AuthenticationError
+from gis.auth_jwt import KeysUnavailableError
 from gis.errors import (
     ConflictError,
     GisError,
@@ -38,6 +40,10 @@ TABLE: list[tuple[type[GisError], int, str, str, str, str]] = [
      "Limit exceeded", "Vượt quá giới hạn"),
     (InvalidParameterError, 400, "InvalidParameterValue", "invalid-parameter-value",
      "Invalid parameter value", "Giá trị tham số không hợp lệ"),
+    (KeysUnavailableError, 503, "NoApplicableCode", "identity-provider-unavailable",
+     "Identity provider unavailable", "Không kết nối được máy chủ định danh"),
+    (AuthenticationError, 401, "NoApplicableCode", "unauthorized",
+     "Not authenticated", "Chưa xác thực"),
     (NotFoundError, 404, "NotFound", "not-found", "Not found", "Không tìm thấy"),
     (NotAcceptableError, 406, "InvalidParameterValue", "not-acceptable",
      "Not acceptable", "Định dạng không được hỗ trợ"),
@@ -69,6 +75,10 @@ def problem(
         or uuid.uuid4().hex[:16],
     }
     headers = {"Retry-After": "5"} if status == 503 else None
+    if status == 401:
+        headers = {
+            "WWW-Authenticate": 'Bearer error="invalid_token", Basic realm="dothi"'
+        }
     return Response(
         orjson.dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=headers
     )

@@ -216,8 +216,14 @@ def make_principal(
     >>> sorted(who.roles), sorted(who.ward_codes), who.auth
     (['land_officer', 'public'], ['22945'], 'password')
     """
-    principal = Principal(subject=subject, roles=validate_roles(roles) | {PUBLIC})
-    return Identity(principal, validate_ward_codes(ward_codes), auth)
+    wards = validate_ward_codes(ward_codes)
+    principal = Principal(
+        subject=subject,
+        roles=validate_roles(roles) | {PUBLIC},
+        ward_codes=wards,
+        auth=auth,
+    )
+    return Identity(principal, wards, auth)
 
 
 # ------------------------------------------------------------------ local accounts

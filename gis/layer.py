@@ -40,14 +40,25 @@ class Label:
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is asking: a subject and its roles (``public`` always among them)."""
+    """Who is asking: subject, roles (``public`` always among them), and the wards
+    whose rows the principal may edit (a ward's land officer)."""
 
     subject: str | None = None
     roles: frozenset[str] = frozenset({PUBLIC})
+    ward_codes: frozenset[str] = frozenset()
+    auth: str = "anonymous"  # anonymous | password | api_key | jwt
+
+    def __post_init__(self) -> None:
+        if PUBLIC not in self.roles:
+            object.__setattr__(self, "roles", self.roles | {PUBLIC})
 
     def has_any(self, roles: Iterable[str]) -> bool:
         """Whether the principal holds at least one of ``roles``."""
         return not self.roles.isdisjoint(roles)
+
+    def may_edit_ward(self, ward_code: str | None) -> bool:
+        """Whether rows of ``ward_code`` are among the principal's wards."""
+        return ward_code is not None and ward_code in self.ward_codes
 
 
 ANONYMOUS = Principal()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gis.auth_secrets import check_secret
 
 
 class DbSettings(BaseModel):
@@ -44,9 +46,15 @@ class TileSettings(BaseModel):
 
 
 class AuthSettings(BaseModel):
-    """Secrets for signing sessions; refused when empty outside development."""
+    """Secrets and the province's identity provider (OIDC), if any."""
 
     secret_key: SecretStr = SecretStr("")
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None
+    # a static JWKS (offline deployments, tests) instead of the URL
+    oidc_jwks: dict[str, Any] | None = None
+    oidc_roles_claim: str = "roles"
 
 
 class Settings(BaseSettings):
@@ -68,8 +76,12 @@ class Settings(BaseSettings):
     def _check(self) -> Settings:
         if self.limits.default_limit > self.limits.max_limit:
             raise ValueError("limits.default_limit must not exceed limits.max_limit")
-        if self.env == "production" and not self.auth.secret_key.get_secret_value():
-            raise ValueError("DOTHI_AUTH__SECRET_KEY must be set outside development")
+        if self.env == "production":
+            check_secret(
+                self.auth.secret_key.get_secret_value(),
+                env=self.env,
+                name="DOTHI_AUTH__SECRET_KEY",
+            )
         return self
 
 

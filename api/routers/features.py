@@ -17,7 +17,7 @@ from api.stats import layer_stats
 from gis.crs import CRS84, parse_crs
 from gis.db import fetch_one
 from gis.errors import InvalidParameterError, NotFoundError
-from gis.layer import Field, VectorLayer
+from gis.layer import Field, Principal, VectorLayer
 from gis.query import (
     Cursor,
     ItemsQuery,
@@ -97,6 +97,7 @@ def _selected(fields: tuple[Field, ...], query: ItemsQuery) -> tuple[Field, ...]
 def _cache_headers(
     request: Request, layer: VectorLayer, row: Any, crs_uri: str, fmt: str
 ) -> dict[str, str]:
+    principal: Principal = request.state.principal
     """ETag from the layer's data version and the request, not from the body.
 
     The version changes with every edit (a trigger bumps it), so the tag is exact
@@ -110,10 +111,13 @@ def _cache_headers(
             request.url.path,
             str(request.url.query),
             getattr(request.state, "lang", "vi"),
+            # what the caller may see is part of the representation
+            ",".join(sorted(principal.roles)),
         )
     )
     etag = '"' + hashlib.blake2b(key.encode(), digest_size=12).hexdigest() + '"'
-    public = layer.access.is_public
+    # shared caches may keep only what anybody may see
+    public = layer.access.is_public and principal.auth == "anonymous"
     headers = {
         "ETag": etag,
         "Content-Crs": f"<{crs_uri}>",

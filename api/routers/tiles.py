@@ -410,7 +410,9 @@ async def _tile_response(
         + hashlib.blake2b(repr((key, versions)).encode(), digest_size=12).hexdigest()
         + '"'
     )
-    public = all(la.access.is_public for la in layers)
+    public = principal.auth == "anonymous" and all(
+        la.access.is_public for la in layers
+    )
     headers = {
         "ETag": etag,
         "Cache-Control": (

@@ -221,3 +221,46 @@ def test_db_downgrade_and_upgrade_commands(db_url: str, tmp_path: Path) -> None:
     assert "0003" in db("current")
     db("upgrade")
     assert "(head)" in db("current")
+
+
+def test_user_and_key_commands(db_url: str, tmp_path: Path) -> None:
+    env = _env() | {"DOTHI_DB__URL": db_url}
+
+    def dothi(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "api.cli", *args, "--data-dir", str(tmp_path / "u")],
+            env=env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    added = dothi(
+        "user",
+        "add",
+        "lan",
+        "--role",
+        "land_officer",
+        "--ward",
+        "22945",
+        "--password-stdin",
+        stdin="phuong-22945-dia-chinh\n",
+    )
+    assert added.returncode == 0, added.stderr
+    assert "phuong-22945" not in added.stdout + added.stderr
+    weak = dothi(
+        "user", "add", "hoa", "--role", "planner", "--password-stdin", stdin="123456\n"
+    )
+    assert weak.returncode == 2
+    assert "password" in weak.stderr
+    listed = dothi("user", "list")
+    assert "lan" in listed.stdout and "22945" in listed.stdout
+    assert dothi("user", "disable", "lan").returncode == 0
+    assert "disabled" in dothi("user", "list").stdout
+    key = dothi("key", "create", "tỉnh IOC", "--role", "ioc_operator").stdout.strip()
+    assert key.startswith("dothi_")
+    assert key.split("_")[1] in dothi("key", "list").stdout
+    assert dothi("key", "revoke", key.split("_")[1]).returncode == 0
+    assert "revoked" in dothi("key", "list").stdout
