@@ -23,6 +23,10 @@ def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)  # noqa: T201 - a command-line tool
 
 
+def _out(text: str) -> None:
+    print(text, flush=True)  # noqa: T201 - a command-line tool's output
+
+
 def resolve_database(
     settings: Settings, data_dir: Path, port: int | None = None
 ) -> tuple[str, EmbeddedCluster | None]:
@@ -114,7 +118,7 @@ def cmd_layers(args: argparse.Namespace) -> int:
             f"{layer.id:20} {layer.table.name:18} {layer.geometry_type or '-':16} "
             f"{access:10} {layer.title.en} / {layer.title.vi}"
         )
-        print(line)  # noqa: T201
+        _out(line)
     return 0
 
 
@@ -152,7 +156,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             strict=args.strict,
             progress=sys.stderr.isatty(),
         )
-        print(report.summary())  # noqa: T201
+        _out(report.summary())
     finally:
         if cluster is not None and cluster.started_here:
             cluster.stop()
@@ -194,8 +198,8 @@ def cmd_user(args: argparse.Namespace) -> int:
             auth.enable_user(url, args.username)
         else:
             for u in auth.list_users(url):
-                print(
-                    f"{u.username:20} {','.join(sorted(u.roles)):30} "  # noqa: T201
+                _out(
+                    f"{u.username:20} {','.join(sorted(u.roles)):30} "
                     f"{','.join(sorted(u.ward_codes)):12} "
                     f"{'disabled' if u.disabled else ''}"
                 )
@@ -213,11 +217,11 @@ def cmd_key(args: argparse.Namespace) -> int:
     try:
         migrate(url, MIGRATIONS_DIR)
         if args.action == "create":
-            print(
+            _out(
                 auth.create_api_key(
                     url,
                     args.name,
-                    args.role,  # noqa: T201
+                    args.role,
                     ward_codes=args.ward,
                 )
             )
@@ -225,8 +229,8 @@ def cmd_key(args: argparse.Namespace) -> int:
             auth.revoke_api_key(url, args.name)
         else:
             for k in auth.list_api_keys(url):
-                print(
-                    f"{k.prefix:10} {k.name:30} {','.join(sorted(k.roles)):30} "  # noqa: T201
+                _out(
+                    f"{k.prefix:10} {k.name:30} {','.join(sorted(k.roles)):30} "
                     f"{'revoked' if k.revoked_at else ''}"
                 )
     finally:
