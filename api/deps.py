@@ -106,3 +106,8 @@ def reject_unknown(request: Request, allowed: set[str]) -> None:
             f"allowed: {', '.join(sorted(allowed))}",
             parameter=unknown[0],
         )
+
+
+def claims_of(principal: Principal) -> frozenset[str] | None:
+    """The roles to set for row-level security; None for the public (no claims)."""
+    return None if principal.roles <= {"public"} else principal.roles

@@ -89,7 +89,9 @@ async def authenticate(request: Request) -> Principal:
         or scheme == "apikey"
         or (scheme == "bearer" and value.startswith("dothi_"))
     ):
-        async with state.pool.connection() as conn:
+        async with state.pool.connection() as conn, conn.transaction():
+            # the accounts are visible to the API role only while authenticating
+            await conn.execute("SELECT set_config('dothi.authenticating', 'on', true)")
             identity = await principal_for_api_key(conn, api_key or value)
         if identity is None:
             raise AuthenticationError("the API key is not valid")

@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import Request
 
+from api.deps import claims_of
 from gis.db import fetch_one
 from gis.layer import VectorLayer
 from gis.sql.catalog import build_layer_stats
@@ -41,7 +42,9 @@ async def layer_stats(request: Request, layer: VectorLayer) -> LayerStats:
     compiled = _COMPILED.get(layer.id)
     if compiled is None:
         compiled = _COMPILED[layer.id] = compile_statement(build_layer_stats(layer))
-    row = await fetch_one(request.app.state.pool, compiled, {})
+    principal = getattr(request.state, "principal", None)
+    claims = claims_of(principal) if principal is not None else None
+    row = await fetch_one(request.app.state.pool, compiled, {}, claims=claims)
     bbox = (row.xmin, row.ymin, row.xmax, row.ymax) if row.xmin is not None else None
     interval = (row.tmin, row.tmax) if layer.time else None
     stats = LayerStats(bbox, interval, float(row.est_rows or 0), now)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import sql
+from psycopg import AsyncConnection, sql
 from psycopg.abc import Buffer
 from psycopg.adapt import Loader
 from psycopg.rows import namedtuple_row
@@ -69,13 +70,38 @@ async def open_pool(url: str, settings: Settings) -> AsyncConnectionPool:
         kwargs={
             "autocommit": True,
             "row_factory": namedtuple_row,
-            "options": f"-c statement_timeout={settings.db.statement_timeout_ms}",
             "application_name": "dothi",
         },
+        configure=partial(_configure, timeout_ms=settings.db.statement_timeout_ms),
         open=False,
     )
     await pool.open(wait=True, timeout=30)
     return pool
+
+
+API_ROLE = "dothi_api"
+
+
+async def _configure(conn: AsyncConnection[Any], *, timeout_ms: int) -> None:
+    """Act as the low-privilege API role (migration 0006), then set the timeout.
+
+    When the login may (the embedded cluster's owner, or a deployment's login that
+    is a member of the role), ``SET ROLE``; otherwise the deployment logs in as a
+    low-privilege role already. The statement timeout comes last so that this
+    set-up never trips over it.
+    """
+    row = await (
+        await conn.execute(
+            "SELECT pg_has_role(session_user, %s, 'MEMBER') "
+            "FROM pg_roles WHERE rolname = %s",
+            (API_ROLE, API_ROLE),
+        )
+    ).fetchone()
+    if row and row[0]:
+        await conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(API_ROLE)))
+    await conn.execute(
+        sql.SQL("SET statement_timeout = {}").format(sql.Literal(int(timeout_ms)))
+    )
 
 
 class _TextAsBytes(Loader):
@@ -91,18 +117,30 @@ async def fetch_one(
     params: dict[str, Any],
     *,
     text_as_bytes: bool = False,
+    claims: frozenset[str] | None = None,
 ) -> Any:
     """Run a compiled statement with ``params``; its first row (named tuple) or None.
 
     With ``text_as_bytes``, text columns arrive as bytes: a megabyte of GeoJSON is
-    then neither decoded nor re-encoded on its way through Python.
+    then neither decoded nor re-encoded on its way through Python. With ``claims``
+    (an authenticated principal's roles) the statement runs in a transaction that
+    sets them for the row-level security policies; without, in autocommit: one
+    round trip, and restricted tables show no rows.
     """
     async with pool.connection() as conn:
         cursor = conn.cursor()
         if text_as_bytes:
             cursor.adapters.register_loader("text", _TextAsBytes)
-        await cursor.execute(compiled.sql, compiled.values(params))
-        return await cursor.fetchone()
+        if claims is None:
+            await cursor.execute(compiled.sql, compiled.values(params))
+            return await cursor.fetchone()
+        async with conn.transaction():
+            await cursor.execute(
+                "SELECT set_config('dothi.roles', %s, true)",
+                (",".join(sorted(claims)),),
+            )
+            await cursor.execute(compiled.sql, compiled.values(params))
+            return await cursor.fetchone()
 
 
 def alembic_config(url: str, script_location: Path) -> object:

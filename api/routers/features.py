@@ -11,7 +11,14 @@ import orjson
 from fastapi import APIRouter, Path, Request, Response
 
 from api import html, negotiation
-from api.deps import LangDep, LayerDep, PrincipalDep, SettingsDep, reject_unknown
+from api.deps import (
+    LangDep,
+    LayerDep,
+    PrincipalDep,
+    SettingsDep,
+    claims_of,
+    reject_unknown,
+)
 from api.links import base_url, link, with_query
 from api.stats import layer_stats
 from gis.crs import CRS84, parse_crs
@@ -219,7 +226,13 @@ async def get_items(
         count=stats.est_rows <= COUNT_MAX_ROWS,
         encoding=fmt,  # type: ignore[arg-type]
     )
-    row = await fetch_one(request.app.state.pool, compiled, values, text_as_bytes=True)
+    row = await fetch_one(
+        request.app.state.pool,
+        compiled,
+        values,
+        text_as_bytes=True,
+        claims=claims_of(principal),
+    )
     url = f"{base_url(request)}/collections/{layer.id}/items"
     links = _page_links(request, url, fmt, row, query, offered)
     if fmt == "html":
@@ -342,7 +355,11 @@ async def get_feature(
         raise NotFoundError(f"no feature {feature_id!r} in {layer.id}")
     compiled, values = item_sql(layer, query, _selected(fields, query), fid)
     found = await fetch_one(
-        request.app.state.pool, compiled, values, text_as_bytes=True
+        request.app.state.pool,
+        compiled,
+        values,
+        text_as_bytes=True,
+        claims=claims_of(principal),
     )
     if found is None:
         raise NotFoundError(f"no feature {feature_id!r} in {layer.id}")

@@ -10,7 +10,14 @@ import orjson
 from fastapi import APIRouter, Path, Request, Response
 
 from api import negotiation
-from api.deps import LangDep, LayerDep, PrincipalDep, reject_unknown, visible_layers
+from api.deps import (
+    LangDep,
+    LayerDep,
+    PrincipalDep,
+    claims_of,
+    reject_unknown,
+    visible_layers,
+)
 from api.links import base_url, link
 from api.stats import layer_stats
 from gis.cache import ByteLRU
@@ -397,7 +404,9 @@ async def _tile_response(
     cached = cache.get(key) if cache is not None else None
     params["known"] = list(cached[0]) if cached else None
     params["tables"] = sorted(la.table.name for la in layers)
-    found = await fetch_one(pool, _versioned(compiled), params)
+    found = await fetch_one(
+        pool, _versioned(compiled), params, claims=claims_of(principal)
+    )
     versions = tuple(found.versions or ())
     if found.mvt is None and cached is not None:
         data = cached[1]
@@ -410,9 +419,7 @@ async def _tile_response(
         + hashlib.blake2b(repr((key, versions)).encode(), digest_size=12).hexdigest()
         + '"'
     )
-    public = principal.auth == "anonymous" and all(
-        la.access.is_public for la in layers
-    )
+    public = principal.auth == "anonymous" and all(la.access.is_public for la in layers)
     headers = {
         "ETag": etag,
         "Cache-Control": (
