@@ -101,6 +101,21 @@ def _common_params(limits: LimitSettings) -> dict[str, Any]:
         "cursor": _param(
             "cursor", "Paging token from a next/prev link", {"type": "string"}
         ),
+        "filter": _param(
+            "filter",
+            "CQL2 filter (see filter-lang); limits: 8 KB text, 64 KB JSON, depth 20, "
+            "200 nodes, IN lists of 1,000, 10,000 literal vertices, DWITHIN 100 km",
+            {"type": "string"},
+        ),
+        "filter-lang": _param(
+            "filter-lang",
+            "Language of filter",
+            {
+                "type": "string",
+                "enum": ["cql2-text", "cql2-json"],
+                "default": "cql2-text",
+            },
+        ),
     }
 
 
@@ -132,8 +147,15 @@ def _collection_paths(layer: VectorLayer, principal: Principal) -> dict[str, Any
             "skipGeometry",
             "sortby",
             "cursor",
+            "filter",
+            "filter-lang",
         )
     ]
+    filter_crs = _param(
+        "filter-crs",
+        "CRS of geometries in filter",
+        {"type": "string", "format": "uri", "enum": crs},
+    )
     geojson = {
         "application/geo+json": {"schema": {"type": "object"}},
         "text/html": {"schema": {"type": "string"}},
@@ -160,7 +182,13 @@ def _collection_paths(layer: VectorLayer, principal: Principal) -> dict[str, Any
                 "operationId": f"getItems_{cid}",
                 "tags": [cid],
                 "summary": f"{layer.title.en} — features",
-                "parameters": [*items_params, crs_param, bbox_crs, *queryables],
+                "parameters": [
+                    *items_params,
+                    crs_param,
+                    bbox_crs,
+                    filter_crs,
+                    *queryables,
+                ],
                 "responses": {
                     "200": {"description": "A page of features", "content": geojson},
                     "400": PROBLEM,

@@ -92,9 +92,11 @@ async def _configure(conn: AsyncConnection[Any], *, timeout_ms: int) -> None:
     """
     row = await (
         await conn.execute(
+            # the role is cluster-wide; its grants (migration 0006) are per database
             "SELECT pg_has_role(session_user, %s, 'MEMBER') "
+            "AND has_schema_privilege(%s, 'public', 'USAGE') "
             "FROM pg_roles WHERE rolname = %s",
-            (API_ROLE, API_ROLE),
+            (API_ROLE, API_ROLE, API_ROLE),
         )
     ).fetchone()
     if row and row[0]:

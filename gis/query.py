@@ -17,6 +17,7 @@ import orjson
 
 from gis.crs import CrsRef, parse_crs
 from gis.errors import InvalidParameterError, LimitExceededError
+from gis.filters import Filter
 from gis.layer import Field
 
 Bbox = tuple[float, float, float, float]
@@ -61,6 +62,7 @@ class ItemsQuery:
     sortby: tuple[SortKey, ...] = ()
     equals: tuple[tuple[str, str], ...] = ()
     cursor: Cursor | None = None
+    filter: Filter | None = None
 
 
 def parse_limit(raw: str | None, *, default: int, maximum: int) -> int:

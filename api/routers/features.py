@@ -24,6 +24,7 @@ from api.stats import layer_stats
 from gis.crs import CRS84, parse_crs
 from gis.db import fetch_one
 from gis.errors import InvalidParameterError, NotFoundError
+from gis.filters import parse_filter
 from gis.layer import Field, Principal, VectorLayer
 from gis.query import (
     Cursor,
@@ -45,7 +46,7 @@ JSONFG = "application/vnd.ogc.fg+json"
 JSONFG_CORE = "http://www.opengis.net/spec/json-fg-1/0.2/conf/core"
 ITEMS_PARAMS = {
     "f", "lang", "limit", "bbox", "bbox-crs", "datetime", "crs", "properties",
-    "skipGeometry", "sortby", "cursor",
+    "skipGeometry", "sortby", "cursor", "filter", "filter-lang", "filter-crs",
 }  # fmt: skip
 # numberMatched is exact, so it is only computed where a count is cheap
 COUNT_MAX_ROWS = 100_000
@@ -75,6 +76,21 @@ def parse_items_query(
             "skipGeometry: expected true or false", parameter="skipGeometry"
         )
     sortby = parse_sortby(q["sortby"], fields) if "sortby" in q else ()
+    if ("filter-lang" in q or "filter-crs" in q) and "filter" not in q:
+        raise InvalidParameterError(
+            "filter-lang and filter-crs need a filter", parameter="filter"
+        )
+    flt = None
+    if "filter" in q:
+        filter_crs = parse_crs(q.get("filter-crs", CRS84), allowed)
+        flt = parse_filter(
+            q["filter"],
+            lang=q.get("filter-lang", "cql2-text"),
+            layer=layer,
+            fields=fields,
+            filter_crs=filter_crs.srid,
+            filter_lonlat=filter_crs.lonlat,
+        )
     return ItemsQuery(
         limit=parse_limit(
             q.get("limit"),
@@ -92,6 +108,7 @@ def parse_items_query(
         sortby=sortby,
         equals=tuple((n, q[n]) for n in sorted(queryables) if n in q),
         cursor=decode_cursor(q["cursor"], sortby) if "cursor" in q else None,
+        filter=flt,
     )
 
 

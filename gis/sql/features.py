@@ -132,6 +132,8 @@ def where_clauses(layer: VectorLayer, query: ItemsQuery) -> list[ColumnElement[b
         conds.append(func.ST_Intersects(t.c.geom, env))
     if query.time is not None and layer.time is not None:
         conds.append(_time_condition(layer, query))
+    if query.filter is not None:
+        conds.append(query.filter.clause(layer))
     for name, value in query.equals:
         col = t.c[name]
         # property=value compares as text so any column type takes the query string
@@ -470,6 +472,7 @@ def _query_shape(query: ItemsQuery) -> tuple[Any, ...]:
         None
         if cursor is None
         else (cursor.backwards, tuple(type(v).__name__ for v in cursor.values)),
+        None if query.filter is None else query.filter.shape,
     )
 
 
@@ -485,6 +488,8 @@ def items_params(query: ItemsQuery) -> dict[str, Any]:
             params["t_end"] = query.time.end
     for name, value in query.equals:
         params[f"eq_{name}"] = value
+    if query.filter is not None:
+        params.update(query.filter.params)
     if query.cursor is not None:
         params["k_id"] = query.cursor.id
         for i, value in enumerate(query.cursor.values):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import psycopg
@@ -361,3 +362,65 @@ def test_keyset_paging_with_nulls_both_ways(db_url: str, sortby: str) -> None:
                 (lk["href"] for lk in body["links"] if lk["rel"] == "prev"), None
             )
         assert [i for page in back for i in page] == want
+
+
+def test_cql2_filter_through_the_api(client: Any, city_url: str) -> None:
+    flt = "land_use = 'ODT' AND area_legal_m2 > 200 AND sheet_no BETWEEN 1 AND 50"
+    body = client.get(
+        "/collections/land_parcels/items", params={"filter": flt, "limit": 10000}
+    ).json()
+    want = _ids(
+        city_url,
+        "SELECT id FROM land_parcel WHERE land_use = 'ODT' AND "
+        "area_legal_m2 > 200 AND sheet_no BETWEEN 1 AND 50 ORDER BY id",
+    )
+    assert want
+    assert [f["id"] for f in body["features"]] == want
+    assert body["numberMatched"] == len(want)
+    as_json = {
+        "op": "and",
+        "args": [
+            {"op": "=", "args": [{"property": "land_use"}, "ODT"]},
+            {"op": ">", "args": [{"property": "area_legal_m2"}, 200]},
+            {"op": "between", "args": [{"property": "sheet_no"}, 1, 50]},
+        ],
+    }
+    body = client.get(
+        "/collections/land_parcels/items",
+        params={
+            "filter": json.dumps(as_json),
+            "filter-lang": "cql2-json",
+            "limit": 10000,
+        },
+    ).json()
+    assert [f["id"] for f in body["features"]] == want
+    # combined with bbox and paging, and spatial in VN-2000
+    r = client.get(
+        "/collections/land_parcels/items",
+        params={
+            "filter": "S_INTERSECTS(geometry, POINT(456084 1208744))",
+            "filter-crs": "http://www.opengis.net/def/crs/EPSG/0/9218",
+        },
+    )
+    assert r.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "flt",
+    [
+        "nope = 1",
+        "land_use = ",
+        "land_use = 'x'; DROP TABLE land_parcel; --",
+        "sheet_no = 'abc'",
+        "(" * 1000 + "sheet_no = 1" + ")" * 1000,
+    ],
+)
+def test_bad_filters_are_400(client: Any, flt: str) -> None:
+    r = client.get("/collections/land_parcels/items", params={"filter": flt})
+    assert r.status_code == 400, r.text
+    assert r.json()["code"] == "InvalidParameterValue"
+
+
+def test_filter_lang_without_filter_is_400(client: Any) -> None:
+    r = client.get("/collections/land_parcels/items?filter-lang=cql2-json")
+    assert r.status_code == 400
