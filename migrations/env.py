@@ -29,6 +29,10 @@ def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-
     # PostGIS' own tables (spatial_ref_sys, topology...) are not ours
     if type_ == "table" and reflected and compare_to is None:
         return False
+    # expression indexes (trigram search, migration 0007) are SQL-only: SQLAlchemy
+    # metadata cannot state them, so autogenerate must not propose dropping them
+    if type_ == "index" and reflected and name.endswith(("_casei", "_folded")):
+        return False
     return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
 
 
