@@ -518,9 +518,11 @@ def test_key_must_fit_the_algorithm(verifier: JwtVerifier) -> None:
 @pytest.mark.parametrize(
     ("changes", "reason"),
     [
-        ({"exp": int(time.time()) - 120}, "expired"),
-        ({"nbf": int(time.time()) + 120}, "not yet valid"),
-        ({"iat": int(time.time()) + 120}, "not yet valid"),
+        # times as offsets from the moment the test runs, not from collection
+        # (a long suite would otherwise let "+120 s" slip into the past)
+        ({"exp": ("now", -120)}, "expired"),
+        ({"nbf": ("now", 120)}, "not yet valid"),
+        ({"iat": ("now", 120)}, "not yet valid"),
         ({"aud": "someone-else"}, "audience"),
         ({"iss": "https://evil.example/realms/city"}, "issuer"),
         ({"sub": None}, "'sub' claim"),
@@ -531,7 +533,12 @@ def test_key_must_fit_the_algorithm(verifier: JwtVerifier) -> None:
 def test_claims_are_checked(
     verifier: JwtVerifier, changes: dict[str, Any], reason: str
 ) -> None:
-    _refused(verifier, _token(_claims(**changes)), reason)
+    now = int(time.time())
+    resolved = {
+        k: now + v[1] if isinstance(v, tuple) and v[:1] == ("now",) else v
+        for k, v in changes.items()
+    }
+    _refused(verifier, _token(_claims(**resolved)), reason)
 
 
 def test_leeway_tolerates_small_clock_skew(verifier: JwtVerifier) -> None:
