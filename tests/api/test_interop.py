@@ -9,9 +9,11 @@ from pathlib import Path
 
 import httpx
 import psycopg
+import pytest
 from owslib.ogcapi.features import Features
 
 from gis.db import libpq_url
+from layers import CATALOGUE
 
 
 def _run(*argv: str) -> str:
@@ -120,3 +122,40 @@ def test_owslib_features(live_url: str, city_url: str) -> None:
     assert items["numberMatched"] == _count(
         city_url, "SELECT count(*) FROM tree WHERE health = 'good'"
     )
+
+
+PUBLIC_LAYERS = sorted(k for k, v in CATALOGUE.items() if v.access.is_public)
+
+
+@pytest.mark.parametrize("layer_id", PUBLIC_LAYERS)
+def test_gdal_copies_every_public_layer(
+    live_url: str, city_url: str, tmp_path: Path, layer_id: str
+) -> None:
+    table = CATALOGUE[layer_id].table.name
+    want = _count(city_url, f"SELECT count(*) FROM {table}")
+    dest = tmp_path / f"{layer_id}.gpkg"
+    # the whole layer, paged by GDAL through our next links, into a GeoPackage
+    _run(
+        "ogr2ogr",
+        "-f",
+        "GPKG",
+        str(dest),
+        f"OAPIF:{live_url}/",
+        layer_id,
+        "-oo",
+        "PAGE_SIZE=5000",
+        "-nln",
+        layer_id,
+    )
+    assert _feature_count(_run("ogrinfo", "-ro", "-so", str(dest), layer_id)) == want
+
+
+@pytest.mark.parametrize("layer_id", ["trees", "land_parcels", "roads"])
+def test_owslib_reads_in_vn2000(live_url: str, layer_id: str) -> None:
+    api = Features(live_url)
+    items = api.collection_items(
+        layer_id, limit=5, crs="http://www.opengis.net/def/crs/EPSG/0/9218"
+    )
+    coords = json.dumps(items["features"][0]["geometry"]["coordinates"])
+    first = float(coords.strip("[]").split(",")[0])
+    assert 400_000 < first < 520_000  # an easting of the 108°30′ zone
