@@ -48,7 +48,7 @@ def tile_matrix_sets() -> dict[str, morecantile.TileMatrixSet]:
         "WorldCRS84Quad": morecantile.tms.get("WorldCRS84Quad"),
     }
     for tms_id, (srid, title) in VN2000_SETS.items():
-        sets[tms_id] = morecantile.TileMatrixSet.custom(
+        tms = morecantile.TileMatrixSet.custom(
             [500_000 - SIDE / 2, SIDE / 2, 500_000 + SIDE / 2, SIDE * 1.5],
             CRS.from_epsg(srid),
             id=tms_id,
@@ -56,6 +56,10 @@ def tile_matrix_sets() -> dict[str, morecantile.TileMatrixSet]:
             minzoom=0,
             maxzoom=MAX_ZOOM,
         )
+        # lon/lat given to the set are WGS 84 (the API's CRS84), not VN-2000
+        # geographic: without this, tile look-ups are off by the ~200 m datum shift
+        tms.set_geographic_crs(CRS.from_epsg(4326))
+        sets[tms_id] = tms
     return sets
 
 
