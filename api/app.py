@@ -17,11 +17,19 @@ from api import problems
 from api.routers import collections, common, features, maps, schemas, styles, tiles
 from api.security import BasicCache
 from gis.auth_jwt import JwtVerifier
-from gis.cache import ByteLRU
+from gis.cache import ByteLRU, RedisCache, TileCache
 from gis.db import open_pool
 from gis.settings import Settings
 
 STATIC_DIR = Path(__file__).parent / "static"
+
+
+def tile_cache(settings: Settings) -> TileCache | None:
+    """Redis when configured, else a per-process LRU (None when turned off)."""
+    if settings.tiles.redis_url:
+        return RedisCache(settings.tiles.redis_url)
+    mb = settings.tiles.cache_mb
+    return ByteLRU(mb * 1024 * 1024) if mb > 0 else None
 
 
 def jwt_verifier(settings: Settings) -> JwtVerifier | None:
@@ -48,12 +56,13 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
         app.state.basic_cache = BasicCache()
         app.state.jwt_verifier = jwt_verifier(settings)
         app.state.stats_cache = {}
-        mb = settings.tiles.cache_mb
-        app.state.tile_cache = ByteLRU(mb * 1024 * 1024) if mb > 0 else None
+        app.state.tile_cache = tile_cache(settings)
         try:
             yield
         finally:
             await app.state.pool.close()
+            if isinstance(app.state.tile_cache, RedisCache):
+                await app.state.tile_cache.close()
 
     app = FastAPI(
         title="dothi",

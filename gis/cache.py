@@ -11,10 +11,24 @@ differ.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 from collections import OrderedDict
 from collections.abc import Hashable
 from threading import Lock
-from typing import Any
+from typing import Any, Protocol
+
+import orjson
+
+
+class TileCache(Protocol):
+    """What the tile routes need of a cache: tagged bytes by key."""
+
+    async def aget(self, key: Hashable) -> tuple[Any, bytes] | None:
+        """``(tag, value)``, or None."""
+
+    async def aput(self, key: Hashable, tag: Any, value: bytes) -> None:
+        """Store ``value`` with ``tag``."""
 
 
 class ByteLRU:
@@ -55,3 +69,63 @@ class ByteLRU:
             while self._size > self.max_bytes:
                 _, (_, evicted) = self._data.popitem(last=False)
                 self._size -= len(evicted)
+
+    async def aget(self, key: Hashable) -> tuple[Any, bytes] | None:
+        """``get`` for the async routes (no I/O: returns at once)."""
+        return self.get(key)
+
+    async def aput(self, key: Hashable, tag: Any, value: bytes) -> None:
+        """``put`` for the async routes."""
+        self.put(key, tag, value)
+
+
+class RedisCache:
+    """The tile cache shared by every worker and replica, in Redis.
+
+    Entries are ``tag JSON + newline + tile``; the key is a hash of the cache key
+    (which carries the layers and the fields the principal may see). Redis evicts by
+    its own ``maxmemory`` policy; entries also expire after ``ttl_s``. A Redis that
+    does not answer is a miss, never an error: tiles are then made by PostgreSQL.
+    """
+
+    def __init__(
+        self, url: str, *, ttl_s: int = 86_400, prefix: str = "dothi:tile:"
+    ) -> None:
+        import redis.asyncio as redis
+
+        self._redis = redis.from_url(
+            url, socket_timeout=0.5, socket_connect_timeout=0.5
+        )
+        self._ttl = ttl_s
+        self._prefix = prefix
+
+    def _key(self, key: Hashable) -> str:
+        return (
+            self._prefix
+            + hashlib.blake2b(repr(key).encode(), digest_size=20).hexdigest()
+        )
+
+    async def aget(self, key: Hashable) -> tuple[Any, bytes] | None:
+        """``(tag, value)``, or None (also when Redis is unreachable)."""
+        try:
+            raw = await self._redis.get(self._key(key))
+        except Exception:
+            return None
+        if raw is None:
+            return None
+        data = raw if isinstance(raw, bytes) else str(raw).encode()
+        head, _, value = data.partition(b"\n")
+        tag = orjson.loads(head)
+        return (tuple(tag) if isinstance(tag, list) else tag), value
+
+    async def aput(self, key: Hashable, tag: Any, value: bytes) -> None:
+        """Store ``value`` with ``tag`` (best effort)."""
+        # best effort, as above: a cache that cannot store is no error
+        with contextlib.suppress(Exception):
+            await self._redis.set(
+                self._key(key), orjson.dumps(tag) + b"\n" + value, ex=self._ttl
+            )
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        await self._redis.aclose()

@@ -43,6 +43,9 @@ class TileSettings(BaseModel):
 
     cache_mb: int = 128
     max_age_s: int = 60
+    # shared cache for every worker and replica (e.g. redis://127.0.0.1:6379/0);
+    # when set it replaces the per-process cache
+    redis_url: str | None = None
 
 
 class AuthSettings(BaseModel):

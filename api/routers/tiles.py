@@ -20,7 +20,7 @@ from api.deps import (
 )
 from api.links import base_url, link
 from api.stats import layer_stats
-from gis.cache import ByteLRU
+from gis.cache import TileCache
 from gis.crs import uri_for
 from gis.db import fetch_one
 from gis.errors import NotFoundError
@@ -381,7 +381,7 @@ async def _tile_response(
     request: Request, layers: list[VectorLayer], principal: Principal, ref: TileRef
 ) -> Response:
     pool = request.app.state.pool
-    cache: ByteLRU | None = request.app.state.tile_cache
+    cache: TileCache | None = request.app.state.tile_cache
     settings = request.app.state.settings
     parts: list[tuple[VectorLayer, tuple[Field, ...]]] = [
         (la, la.visible_fields(principal)) for la in layers
@@ -401,7 +401,7 @@ async def _tile_response(
         compiled, params = tile_sql(parts[0][0], ref, parts[0][1])
     else:
         compiled, params = dataset_tile_sql(parts, ref)
-    cached = cache.get(key) if cache is not None else None
+    cached = await cache.aget(key) if cache is not None else None
     params["known"] = list(cached[0]) if cached else None
     params["tables"] = sorted(la.table.name for la in layers)
     found = await fetch_one(
@@ -410,10 +410,12 @@ async def _tile_response(
     versions = tuple(found.versions or ())
     if found.mvt is None and cached is not None:
         data = cached[1]
+        state = "hit"
     else:
         data = bytes(found.mvt or b"")
+        state = "miss"
         if cache is not None:
-            cache.put(key, versions, data)
+            await cache.aput(key, versions, data)
     etag = (
         '"'
         + hashlib.blake2b(repr((key, versions)).encode(), digest_size=12).hexdigest()
@@ -428,6 +430,7 @@ async def _tile_response(
             else "private, no-store"
         ),
         "Vary": "Authorization",
+        "X-Cache": state,
     }
     inm = request.headers.get("if-none-match")
     if inm and etag in {t.strip() for t in inm.split(",")}:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -253,3 +254,93 @@ def test_every_public_layer_in_every_matrix_set(
     r = client.get(f"/collections/{layer_id}/tiles/{tms_id}/{z}/{t.y}/{t.x}")
     assert r.status_code == 200, (layer_id, tms_id, r.status_code)
     assert r.headers["content-type"] == MVT
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    """A private Redis on a free loopback port (Debian's redis-server)."""
+    import shutil
+    import socket
+    import time
+
+    from gis.embedded import free_port
+
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.fail("redis-server is missing: ./run installs it (apt redis-server)")
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            server,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_redis_cache_is_shared_and_follows_edits(
+    db_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    from gis.settings import TileSettings
+
+    with psycopg.connect(libpq_url(db_url), autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO tree (tree_code, species_vi, geom) VALUES "
+            "('CX-9', 'Sao đen', ST_SetSRID(ST_MakePoint(108.1, 10.93), 4326))"
+        )
+    t = WMQ.tile(108.1, 10.93, 17)
+    path = f"/collections/trees/tiles/WebMercatorQuad/17/{t.y}/{t.x}"
+    settings = Settings(tiles=TileSettings(redis_url=redis_url))
+    # two apps stand for two workers (or two replicas) sharing one Redis
+    with (
+        TestClient(create_app(settings, database_url=db_url)) as one,
+        TestClient(create_app(settings, database_url=db_url)) as two,
+    ):
+        first = one.get(path)
+        assert first.headers["X-Cache"] == "miss"
+        again = two.get(path)
+        assert again.headers["X-Cache"] == "hit"  # filled by the other worker
+        assert again.content == first.content
+        with psycopg.connect(libpq_url(db_url), autocommit=True) as conn:
+            conn.execute("UPDATE tree SET species_vi = 'Dầu rái'")
+        after = two.get(path)
+        assert after.headers["X-Cache"] == "miss"
+        tree = _mvt_layers(after.content, tmp_path, 17, t.x, t.y)["trees"]["features"][
+            0
+        ]
+        assert tree["properties"]["species_vi"] == "Dầu rái"
+        assert one.get(path).headers["X-Cache"] == "hit"
+
+
+def test_an_unreachable_redis_is_a_miss_not_an_error(db_url: str) -> None:
+    from gis.embedded import free_port
+    from gis.settings import TileSettings
+
+    settings = Settings(
+        tiles=TileSettings(redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    )
+    with TestClient(create_app(settings, database_url=db_url)) as c:
+        r = c.get("/collections/trees/tiles/WebMercatorQuad/16/0/0")
+    assert r.status_code == 204
+    assert r.headers["X-Cache"] == "miss"
