@@ -344,3 +344,29 @@ def test_an_unreachable_redis_is_a_miss_not_an_error(db_url: str) -> None:
         r = c.get("/collections/trees/tiles/WebMercatorQuad/16/0/0")
     assert r.status_code == 204
     assert r.headers["X-Cache"] == "miss"
+
+
+@pytest.mark.parametrize(
+    "layer_id",
+    sorted(
+        k
+        for k, v in __import__("layers").CATALOGUE.items()
+        if v.access.is_public and v.geometry_type
+    ),
+)
+def test_every_public_layer_has_its_style_in_three_encodings(
+    client: Any, layer_id: str
+) -> None:
+    import xml.etree.ElementTree as ET
+
+    base = f"/collections/{layer_id}/styles/default"
+    style = client.get(f"{base}?f=mapbox").json()
+    assert style["version"] == 8
+    assert any(la.get("source-layer") == layer_id for la in style["layers"])
+    assert (
+        ET.fromstring(client.get(f"{base}?f=sld11").content).attrib["version"]
+        == "1.1.0"
+    )
+    qml = client.get(f"{base}?f=qml").content
+    assert ET.fromstring(qml.split(b"\n", 1)[1]).tag == "qgis"
+    assert client.get(f"{base}/legend").headers["content-type"] == "image/svg+xml"
