@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
-from psycopg_pool import AsyncConnectionPool
 
 from api.security import authenticate
 from gis.errors import NotFoundError, UnknownParameterError
@@ -24,12 +23,6 @@ async def get_settings(request: Request) -> Settings:
     """The settings the app was created with."""
     settings: Settings = request.app.state.settings
     return settings
-
-
-async def get_pool(request: Request) -> AsyncConnectionPool:
-    """The app's connection pool."""
-    pool: AsyncConnectionPool = request.app.state.pool
-    return pool
 
 
 async def get_lang(request: Request) -> str:
@@ -86,7 +79,6 @@ async def get_layer(
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-PoolDep = Annotated[AsyncConnectionPool, Depends(get_pool)]
 LangDep = Annotated[str, Depends(get_lang)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 LayerDep = Annotated[VectorLayer, Depends(get_layer)]

@@ -46,3 +46,19 @@ def compile_statement(stmt: ClauseElement) -> Compiled:
     """
     compiled = stmt.compile(dialect=_DIALECT)
     return Compiled(str(compiled), dict(compiled.params))
+
+
+def sql_name(name: str) -> str:
+    """A catalogue identifier as a SQL string literal (``'land_parcel'``).
+
+    Names come from the catalogue (code), never from users; they are written as
+    literals so the statement text stays stable for plan caching.
+
+    Examples
+    --------
+    >>> sql_name("land_parcels")
+    "'land_parcels'"
+    """
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"not a catalogue identifier: {name!r}")
+    return f"'{name}'"

@@ -40,7 +40,7 @@ from sqlalchemy.sql.elements import KeyedColumnElement
 
 from gis.layer import Field, VectorLayer
 from gis.query import Cursor, ItemsQuery, SortKey
-from gis.sql.compiled import Compiled, compile_statement
+from gis.sql.compiled import Compiled, compile_statement, sql_name
 
 # decimals in GeoJSON coordinates: 1e-7 degree is ~1 cm; projected CRSs are in metres
 DEGREE_DIGITS = 7
@@ -78,15 +78,7 @@ def properties_json(layer: VectorLayer, fields: Sequence[Field]) -> ColumnElemen
 
 def _quote(name: str) -> str:
     # catalogue identifiers only (validated), quoted as PostgreSQL quotes them
-    return str(_PREPARER.quote(_sql_string(name).strip("'")))
-
-
-def _sql_string(name: str) -> str:
-    # field names come from the catalogue (code, validated identifiers), never from
-    # users; written as literals so the statement text is stable for plan caching
-    if not name.replace("_", "").isalnum():
-        raise ValueError(f"not a catalogue identifier: {name!r}")
-    return f"'{name}'"
+    return str(_PREPARER.quote(sql_name(name).strip("'")))
 
 
 def feature_json(
@@ -367,7 +359,7 @@ def jsonfg_feature(
             )
     return func.concat(
         literal_column('\'{"type":"Feature","featureType":"\''),
-        literal_column(_sql_string(layer.id)),
+        literal_column(sql_name(layer.id)),
         literal_column('\'","id":\''),
         t.c.id,
         literal_column("',\"time\":'"),
@@ -433,7 +425,7 @@ LAYER_VERSION = table(
 
 
 def _version_columns(layer: VectorLayer) -> list[Any]:
-    row = LAYER_VERSION.c.table_name == literal_column(_sql_string(layer.table.name))
+    row = LAYER_VERSION.c.table_name == literal_column(sql_name(layer.table.name))
     return [
         select(LAYER_VERSION.c.version).where(row).scalar_subquery().label("version"),
         select(LAYER_VERSION.c.changed_at)

@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 
 from gis.layer import Field, VectorLayer
-from gis.sql.compiled import Compiled, compile_statement
+from gis.sql.compiled import Compiled, compile_statement, sql_name
 from gis.tms import TileRef
 
 EXTENT = 4096
@@ -105,7 +105,7 @@ def build_tile(
         return select(
             func.ST_AsMVT(
                 literal_column("mvtgeom"),
-                literal_column(f"'{_ident(layer_name)}'"),
+                literal_column(sql_name(layer_name)),
                 _EXTENT,
                 literal_column("'geom'"),
             ).label("mvt")
@@ -123,18 +123,12 @@ def build_tile(
     return select(
         func.ST_AsMVT(
             literal_column("mvtgeom"),
-            literal_column(f"'{_ident(layer_name)}'"),
+            literal_column(sql_name(layer_name)),
             _EXTENT,
             literal_column("'geom'"),
             literal_column("'id'"),
         ).label("mvt")
     ).select_from(rows)
-
-
-def _ident(name: str) -> str:
-    if not name.replace("_", "").isalnum():
-        raise ValueError(f"not a catalogue identifier: {name!r}")
-    return name
 
 
 _CACHE: dict[tuple[Any, ...], Compiled] = {}

@@ -24,10 +24,15 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _dothi(*args: str) -> subprocess.CompletedProcess[str]:
+def _dothi(
+    *args: str, db_url: str | None = None, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """Run ``dothi`` as a user would; with ``db_url`` it uses that database."""
+    env = _env() | ({"DOTHI_DB__URL": db_url} if db_url else {})
     return subprocess.run(
         [sys.executable, "-m", "api.cli", *args],
-        env=_env(),
+        env=env,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=600,
@@ -104,23 +109,7 @@ def test_layers_command_lists_the_catalogue() -> None:
 
 
 def test_db_current_with_a_url_never_runs_initdb(db_url: str, tmp_path: Path) -> None:
-    env = _env() | {"DOTHI_DB__URL": db_url}
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "api.cli",
-            "db",
-            "current",
-            "--data-dir",
-            str(tmp_path / "unused"),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    out = _dothi("db", "current", "--data-dir", str(tmp_path / "unused"), db_url=db_url)
     assert out.returncode == 0, out.stderr
     assert "(head)" in out.stdout + out.stderr
     assert not (tmp_path / "unused").exists()
@@ -129,91 +118,49 @@ def test_db_current_with_a_url_never_runs_initdb(db_url: str, tmp_path: Path) ->
 def test_import_command_on_real_data(db_url: str, tmp_path: Path) -> None:
     from tests.conftest import shared_data
 
-    env = _env() | {"DOTHI_DB__URL": db_url}
-    trees = shared_data("montpellier-street-trees/montpellier_trees_2014.gpkg")
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "api.cli",
-            "import",
-            "trees",
-            str(trees),
-            "--src-layer",
-            "street_trees",
-            "--map",
-            "BOTANIQUE=species_scientific",
-            "--map",
-            "HAUTEUR_M=height_m",
-            "--set",
-            "category=public",
-            "--data-dir",
-            str(tmp_path / "unused"),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    trees = str(shared_data("montpellier-street-trees/montpellier_trees_2014.gpkg"))
+    unused = str(tmp_path / "unused")
+    out = _dothi(
+        "import",
+        "trees",
+        trees,
+        "--src-layer",
+        "street_trees",
+        "--map",
+        "BOTANIQUE=species_scientific",
+        "--map",
+        "HAUTEUR_M=height_m",
+        "--set",
+        "category=public",
+        "--data-dir",
+        unused,
+        db_url=db_url,
     )
     assert out.returncode == 0, out.stderr
     assert "23972" in out.stdout.replace(",", "")
-    bad = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "api.cli",
-            "import",
-            "trees",
-            str(trees),
-            "--src-layer",
-            "street_trees",
-            "--map",
-            "BOTANIQUE=no_such_column",
-            "--data-dir",
-            str(tmp_path / "unused"),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    bad = _dothi(
+        "import",
+        "trees",
+        trees,
+        "--src-layer",
+        "street_trees",
+        "--map",
+        "BOTANIQUE=no_such_column",
+        "--data-dir",
+        unused,
+        db_url=db_url,
     )
     assert bad.returncode == 2
     assert "no_such_column" in bad.stderr
     assert "Traceback" not in bad.stderr
-    unknown = subprocess.run(
-        [sys.executable, "-m", "api.cli", "import", "nope", str(trees)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    unknown = _dothi("import", "nope", trees, db_url=db_url)
     assert unknown.returncode != 0
     assert "unknown layer" in unknown.stderr
 
 
 def test_db_downgrade_and_upgrade_commands(db_url: str, tmp_path: Path) -> None:
-    env = _env() | {"DOTHI_DB__URL": db_url}
-
     def db(*args: str) -> str:
-        out = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "api.cli",
-                "db",
-                *args,
-                "--data-dir",
-                str(tmp_path / "unused"),
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        out = _dothi("db", *args, "--data-dir", str(tmp_path / "unused"), db_url=db_url)
         assert out.returncode == 0, out.stderr
         return out.stdout + out.stderr
 
@@ -224,17 +171,9 @@ def test_db_downgrade_and_upgrade_commands(db_url: str, tmp_path: Path) -> None:
 
 
 def test_user_and_key_commands(db_url: str, tmp_path: Path) -> None:
-    env = _env() | {"DOTHI_DB__URL": db_url}
-
     def dothi(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "api.cli", *args, "--data-dir", str(tmp_path / "u")],
-            env=env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
+        return _dothi(
+            *args, "--data-dir", str(tmp_path / "u"), db_url=db_url, stdin=stdin
         )
 
     added = dothi(
