@@ -7,14 +7,25 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import problems
-from api.routers import collections, common, features, maps, schemas, styles, tiles
+from api.deps import get_principal
+from api.limits import AnonymousRateLimitMiddleware, BodyLimitMiddleware
+from api.routers import (
+    collections,
+    common,
+    edits,
+    features,
+    maps,
+    schemas,
+    styles,
+    tiles,
+)
 from api.security import BasicCache
 from gis.auth_jwt import JwtVerifier
 from gis.cache import ByteLRU, RedisCache, TileCache
@@ -69,6 +80,9 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
         description="OGC API for the city: features, tiles, styles (đô thị).",
         version="0.1.0",
         lifespan=lifespan,
+        # every route checks credentials that are sent (401 when not valid), so made-up
+        # ones cannot pass for a signed-in caller anywhere (see api.limits)
+        dependencies=[Depends(get_principal)],
         openapi_url=None,  # our own OpenAPI 3.0 document lives at /api
         docs_url=None,
         redoc_url=None,
@@ -83,13 +97,18 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
     )
     app.state.settings = settings
     problems.install(app)
+    # the last added runs first: RequestId > CORS > rate limit > body limit > GZip >
+    # routing, so a refusal costs no routing or body read, carries X-Request-Id, and
+    # a page on another origin can read a 429 (preflights are answered by CORS)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(BodyLimitMiddleware, limits=settings.limits)
+    app.add_middleware(AnonymousRateLimitMiddleware, limits=settings.limits)
     # web maps on other origins read tiles, styles and features; no credentials
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],
         allow_methods=["GET", "HEAD", "OPTIONS"],
-        expose_headers=["ETag", "Link", "Content-Crs", "Last-Modified"],
+        expose_headers=["ETag", "Link", "Content-Crs", "Last-Modified", "Retry-After"],
     )
 
     app.add_middleware(RequestIdMiddleware)
@@ -97,6 +116,7 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
     app.include_router(common.router)
     app.include_router(collections.router)
     app.include_router(features.router)
+    app.include_router(edits.router)
     app.include_router(schemas.router)
     app.include_router(tiles.router)
     app.include_router(styles.router)

@@ -18,6 +18,10 @@ CONFORMANCE: tuple[str, ...] = (
     f"{OGC}/ogcapi-features-1/1.0/conf/html",
     f"{OGC}/ogcapi-features-1/1.0/conf/geojson",
     f"{OGC}/ogcapi-features-2/1.0/conf/crs",
+    # Part 4 (draft 1.0): create, replace, delete and update of single features
+    f"{OGC}/ogcapi-features-4/1.0/conf/create-replace-delete",
+    f"{OGC}/ogcapi-features-4/1.0/conf/update",
+    f"{OGC}/ogcapi-features-4/1.0/conf/features",
     f"{OGC}/ogcapi-features-3/1.0/conf/queryables",
     f"{OGC}/ogcapi-features-3/1.0/conf/queryables-query-parameters",
     f"{OGC}/ogcapi-features-3/1.0/conf/filter",

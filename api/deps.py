@@ -11,8 +11,9 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 
 from api.security import authenticate
+from gis.db import Claims
 from gis.errors import NotFoundError, UnknownParameterError
-from gis.layer import Principal, VectorLayer
+from gis.layer import PUBLIC, Principal, VectorLayer
 from gis.settings import Settings
 from layers import CATALOGUE
 
@@ -100,6 +101,24 @@ def reject_unknown(request: Request, allowed: set[str]) -> None:
         )
 
 
-def claims_of(principal: Principal) -> frozenset[str] | None:
-    """The roles to set for row-level security; None for the public (no claims)."""
-    return None if principal.roles <= {"public"} else principal.roles
+def claims_of(request: Request) -> Claims | None:
+    """The request's claims for PostgreSQL; None for the public (no claims).
+
+    Row-level security, the audit trail's who/how/where and the principal's
+    statement timeout all read them (``gis.db.Claims``).
+    """
+    principal: Principal = request.state.principal
+    if principal.roles <= {PUBLIC}:
+        return None
+    settings: Settings = request.app.state.settings
+    client = request.client.host if request.client else ""
+    agent = request.headers.get("user-agent", "")[:200]
+    return Claims(
+        roles=principal.roles,
+        wards=principal.ward_codes,
+        subject=principal.subject or "",
+        auth=principal.auth,
+        client=f"{client} {agent}".strip(),
+        request_id=getattr(request.state, "request_id", ""),
+        timeout_ms=settings.db.timeout_for(principal.roles),
+    )

@@ -160,7 +160,7 @@ def _collection_paths(layer: VectorLayer, principal: Principal) -> dict[str, Any
         "application/geo+json": {"schema": {"type": "object"}},
         "text/html": {"schema": {"type": "string"}},
     }
-    return {
+    paths = {
         f"/collections/{cid}": {
             "get": {
                 "operationId": f"getCollection_{cid}",
@@ -224,6 +224,78 @@ def _collection_paths(layer: VectorLayer, principal: Principal) -> dict[str, Any
             }
         },
     }
+    _add_writes(paths, layer, principal)
+    return paths
+
+
+def _add_writes(
+    paths: dict[str, Any], layer: VectorLayer, principal: Principal
+) -> None:
+    """Part 4 operations, only where the principal's roles may use them."""
+    cid = layer.id
+    feature_body: dict[str, Any] = {
+        "required": True,
+        "content": {
+            "application/geo+json": {"schema": {"type": "object"}},
+            "application/json": {"schema": {"type": "object"}},
+        },
+    }
+    content_crs = _param(
+        "Content-Crs",
+        "CRS of the body's geometry (default CRS84)",
+        {"type": "string", "enum": crs_uris(layer.crs_srids)},
+    )
+    content_crs["in"] = "header"
+    refused = {"400": PROBLEM, "401": PROBLEM, "403": PROBLEM, "404": PROBLEM}
+    refused |= {"409": PROBLEM, "413": PROBLEM, "415": PROBLEM}
+    fid = {
+        "name": "featureId",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "Feature id",
+    }
+    done = {"204": {"description": "Done"}, **refused}
+    if layer.access.can_create(principal):
+        paths[f"/collections/{cid}/items"]["post"] = {
+            "operationId": f"createFeature_{cid}",
+            "tags": [cid],
+            "summary": f"{layer.title.en} — add a feature",
+            "parameters": [content_crs],
+            "requestBody": feature_body,
+            "responses": {
+                "201": {"description": "Created; Location names the new feature"},
+                **refused,
+            },
+        }
+    if layer.access.can_write(principal):
+        item = paths[f"/collections/{cid}/items/{{featureId}}"]
+        patch_body = {
+            "required": True,
+            "content": {
+                "application/merge-patch+json": {"schema": {"type": "object"}},
+                **feature_body["content"],
+            },
+        }
+        for method, op, summary, body in (
+            ("put", "replaceFeature", "replace a feature", feature_body),
+            ("patch", "updateFeature", "update a feature", patch_body),
+        ):
+            item[method] = {
+                "operationId": f"{op}_{cid}",
+                "tags": [cid],
+                "summary": f"{layer.title.en} — {summary}",
+                "parameters": [fid, content_crs],
+                "requestBody": body,
+                "responses": done,
+            }
+        item["delete"] = {
+            "operationId": f"deleteFeature_{cid}",
+            "tags": [cid],
+            "summary": f"{layer.title.en} — delete a feature",
+            "parameters": [fid],
+            "responses": done,
+        }
 
 
 def build_openapi(

@@ -18,17 +18,20 @@ from fastapi.responses import Response
 from psycopg import errors as pg_errors
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from gis.auth import AuthenticationError
 from gis.auth_jwt import KeysUnavailableError
 from gis.errors import (
     ConflictError,
+    ForbiddenError,
     GisError,
     InvalidParameterError,
     LimitExceededError,
     NotAcceptableError,
     NotFoundError,
     QueryTimeoutError,
+    UnsupportedMediaTypeError,
 )
 
 log = logging.getLogger("dothi.api")
@@ -45,12 +48,28 @@ TABLE: list[tuple[type[GisError], int, str, str, str, str]] = [
     (AuthenticationError, 401, "NoApplicableCode", "unauthorized",
      "Not authenticated", "Chưa xác thực"),
     (NotFoundError, 404, "NotFound", "not-found", "Not found", "Không tìm thấy"),
+    (ForbiddenError, 403, "NoApplicableCode", "forbidden", "Forbidden",
+     "Không được phép"),
+    (UnsupportedMediaTypeError, 415, "InvalidParameterValue",
+     "unsupported-media-type", "Unsupported media type",
+     "Kiểu dữ liệu không được hỗ trợ"),
     (NotAcceptableError, 406, "InvalidParameterValue", "not-acceptable",
      "Not acceptable", "Định dạng không được hỗ trợ"),
     (ConflictError, 409, "NoApplicableCode", "conflict", "Conflict", "Xung đột"),
     (QueryTimeoutError, 503, "NoApplicableCode", "query-timeout",
      "The query took too long", "Truy vấn quá thời gian cho phép"),
 ]  # fmt: skip
+
+# refusals made by the middlewares of api/limits.py before routing, where no exception
+# handler runs: status -> (OGC code, type slug, English title, Vietnamese title)
+STATUS_TABLE: dict[int, tuple[str, str, str, str]] = {
+    400: ("InvalidParameterValue", "bad-request",
+          "Bad request", "Yêu cầu không hợp lệ"),
+    413: ("NoApplicableCode", "content-too-large",
+          "Request body too large", "Nội dung yêu cầu quá lớn"),
+    429: ("NoApplicableCode", "too-many-requests",
+          "Too many requests", "Quá nhiều yêu cầu"),
+}  # fmt: skip
 
 
 def problem(
@@ -82,6 +101,19 @@ def problem(
     return Response(
         orjson.dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=headers
     )
+
+
+def status_problem(
+    status: int, detail: str, scope: Scope, *, retry_after: int | None = None
+) -> Response:
+    """A refusal of ``STATUS_TABLE`` for a middleware (no ``Request`` there yet)."""
+    request = Request(scope)
+    code, slug, en, vi = STATUS_TABLE[status]
+    title = en if _lang(request) == "en" else vi
+    response = problem(status, code, slug, title, detail, request)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def _lang(request: Request) -> str:

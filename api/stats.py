@@ -43,7 +43,7 @@ async def layer_stats(request: Request, layer: VectorLayer) -> LayerStats:
     if compiled is None:
         compiled = _COMPILED[layer.id] = compile_statement(build_layer_stats(layer))
     principal = getattr(request.state, "principal", None)
-    claims = claims_of(principal) if principal is not None else None
+    claims = claims_of(request) if principal is not None else None
     row = await fetch_one(request.app.state.pool, compiled, {}, claims=claims)
     bbox = (row.xmin, row.ymin, row.xmax, row.ymax) if row.xmin is not None else None
     interval = (row.tmin, row.tmax) if layer.time else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -113,21 +114,70 @@ class _TextAsBytes(Loader):
         return bytes(data)
 
 
+@dataclass(frozen=True)
+class Claims:
+    """What a request tells PostgreSQL about itself, per transaction (``SET LOCAL``).
+
+    ``roles`` and ``wards`` open the row-level security policies (migrations 0006,
+    0008); ``subject``, ``auth``, ``client`` and ``request_id`` fill the audit trail;
+    ``timeout_ms`` is the principal's statement timeout.
+    """
+
+    roles: frozenset[str]
+    wards: frozenset[str] = frozenset()
+    subject: str = ""
+    auth: str = ""
+    client: str = ""
+    request_id: str = ""
+    timeout_ms: int | None = None
+
+    def settings(self) -> tuple[str, str, str, str, str, str, str]:
+        """The values of :data:`SET_CLAIMS`, in order."""
+        timeout = str(int(self.timeout_ms)) if self.timeout_ms else ""
+        return (
+            ",".join(sorted(self.roles)),
+            ",".join(sorted(self.wards)),
+            self.subject,
+            self.auth,
+            self.client,
+            self.request_id,
+            timeout,
+        )
+
+
+# one round trip; an empty timeout keeps the session's (set_config needs a value)
+SET_CLAIMS = (
+    "SELECT set_config('dothi.roles', %s, true) AS roles, "
+    "set_config('dothi.wards', %s, true) AS wards, "
+    "set_config('dothi.subject', %s, true) AS subject, "
+    "set_config('dothi.auth', %s, true) AS auth, "
+    "set_config('dothi.client', %s, true) AS client, "
+    "set_config('dothi.request_id', %s, true) AS request_id, "
+    "set_config('statement_timeout', coalesce(nullif(%s, ''), "
+    "current_setting('statement_timeout')), true) AS timeout"
+)
+
+
+async def set_claims(conn: AsyncConnection[Any], claims: Claims) -> None:
+    """Set ``claims`` for the current transaction of ``conn``."""
+    await conn.execute(SET_CLAIMS, claims.settings())
+
+
 async def fetch_one(
     pool: AsyncConnectionPool,
     compiled: Compiled,
     params: dict[str, Any],
     *,
     text_as_bytes: bool = False,
-    claims: frozenset[str] | None = None,
+    claims: Claims | None = None,
 ) -> Any:
     """Run a compiled statement with ``params``; its first row (named tuple) or None.
 
     With ``text_as_bytes``, text columns arrive as bytes: a megabyte of GeoJSON is
     then neither decoded nor re-encoded on its way through Python. With ``claims``
-    (an authenticated principal's roles) the statement runs in a transaction that
-    sets them for the row-level security policies; without, in autocommit: one
-    round trip, and restricted tables show no rows.
+    (an authenticated principal's) the statement runs in a transaction that sets
+    them for the row-level security policies, the audit trail and the timeout;
+    without, in autocommit: one round trip, and restricted tables show no rows.
     """
     async with pool.connection() as conn:
         cursor = conn.cursor()
@@ -137,10 +187,7 @@ async def fetch_one(
             await cursor.execute(compiled.sql, compiled.values(params))
             return await cursor.fetchone()
         async with conn.transaction():
-            await cursor.execute(
-                "SELECT set_config('dothi.roles', %s, true)",
-                (",".join(sorted(claims)),),
-            )
+            await cursor.execute(SET_CLAIMS, claims.settings())
             await cursor.execute(compiled.sql, compiled.values(params))
             return await cursor.fetchone()
 

@@ -285,7 +285,7 @@ class EmbeddedCluster:
         self.log_file.touch()
         if self._run_as:
             shutil.chown(self.log_file, self._run_as, self._run_as)
-        log = self.log_file if self._log_reachable() else self.pgdata / "server.log"
+        log = self.server_log
         result = self._run(
             [
                 str(bindir / "pg_ctl"),
@@ -308,6 +308,12 @@ class EmbeddedCluster:
                 f"PostgreSQL did not start on port {port} (see {log}):\n{tail}"
             )
         self.port = port
+
+    @property
+    def server_log(self) -> Path:
+        """Where the server writes its log: ``log_file``, or inside the cluster when
+        the postgres user cannot reach the data dir."""
+        return self.log_file if self._log_reachable() else self.pgdata / "server.log"
 
     def _log_reachable(self) -> bool:
         return not self._run_as or _reachable_by(self.data_dir, self._run_as)

@@ -29,6 +29,14 @@ class NotFoundError(GisError):
     """A collection, feature or resource that does not exist (or is hidden)."""
 
 
+class ForbiddenError(GisError):
+    """A signed-in principal may see the resource but not do this to it (403)."""
+
+
+class UnsupportedMediaTypeError(GisError):
+    """A request body in a media type the operation does not take (415)."""
+
+
 class NotAcceptableError(GisError):
     """No representation matches the requested format."""
 

@@ -7,7 +7,7 @@ generic over them. Nothing here does I/O.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from sqlalchemy import Column, Table
@@ -66,10 +66,13 @@ ANONYMOUS = Principal()
 
 @dataclass(frozen=True)
 class Field:
-    """A published property of a layer, backed by a column of the layer's table.
+    """A published property of a layer.
 
-    ``personal`` marks personal data (Law 91/2025): readable only by the roles in
-    ``Access.personal``. A field that is not ``queryable`` cannot be filtered on.
+    Backed by a column of the layer's table, or, with ``sql``, derived by PostgreSQL
+    from other tables (e.g. a parcel's land users). ``sql`` is catalogue text that may
+    name the layer's table; derived fields are read-only and can be neither filtered
+    nor sorted on. ``personal`` marks personal data (Law 91/2025): readable only by
+    the roles in ``Access.personal``, and every read of it is audited.
     """
 
     name: str
@@ -77,28 +80,82 @@ class Field:
     queryable: bool = True
     sortable: bool = True
     personal: bool = False
+    sql: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.sql is not None and (self.queryable or self.sortable):
+            raise ValueError(f"{self.name}: a derived field is not queryable/sortable")
+
+    @property
+    def derived(self) -> bool:
+        """Computed by PostgreSQL, not a column of the layer's table."""
+        return self.sql is not None
+
+
+def personal_field(name: str, title: Label, sql: str) -> Field:
+    """A personal field derived by PostgreSQL (read-only, not filterable)."""
+    return Field(name, title, queryable=False, sortable=False, personal=True, sql=sql)
 
 
 @dataclass(frozen=True)
 class Access:
-    """Who may read and write a layer, and who may read its personal fields."""
+    """Who may do what with a layer: the one policy every route asks.
+
+    ``read`` see the layer at all (anyone else finds it absent: 404 on every path);
+    ``create`` add features (defaults to ``write``); ``write`` replace, update and
+    delete them; ``personal`` read its personal fields. A role in ``ward_scoped``
+    holds its write and personal grants only on rows of the principal's own wards (a
+    ward's land officer), unless another of the principal's roles grants them fully.
+    """
 
     read: frozenset[str] = frozenset({PUBLIC})
     write: frozenset[str] = frozenset({"admin"})
     personal: frozenset[str] = frozenset({"admin"})
+    create: frozenset[str] | None = None
+    ward_scoped: frozenset[str] = frozenset({"land_officer"})
 
     @property
     def is_public(self) -> bool:
         """Readable by anyone, anonymous visitors included."""
         return PUBLIC in self.read
 
+    @property
+    def creators(self) -> frozenset[str]:
+        """The roles that may add features."""
+        return self.write if self.create is None else self.create
+
     def can_read(self, principal: Principal) -> bool:
         """Whether ``principal`` may see the layer at all."""
         return principal.has_any(self.read)
 
+    def can_create(self, principal: Principal) -> bool:
+        """Whether ``principal`` may add features (to some rows, see ``scope``)."""
+        return self.can_read(principal) and principal.has_any(self.creators)
+
     def can_write(self, principal: Principal) -> bool:
-        """Whether ``principal`` may create, replace or delete features."""
-        return principal.has_any(self.write)
+        """Whether ``principal`` may replace, update or delete features (some rows)."""
+        return self.can_read(principal) and principal.has_any(self.write)
+
+    def can_read_personal(self, principal: Principal) -> bool:
+        """Whether ``principal`` may read personal fields (of some rows)."""
+        return self.can_read(principal) and principal.has_any(self.personal)
+
+    def scope(
+        self, principal: Principal, grant: frozenset[str]
+    ) -> frozenset[str] | None:
+        """The wards whose rows ``grant`` covers for ``principal``; None for all rows.
+
+        Examples
+        --------
+        >>> officer = Principal("lan", frozenset({"land_officer"}), frozenset({"22945"}))
+        >>> sorted(Access().scope(officer, frozenset({"land_officer", "admin"})))
+        ['22945']
+        >>> Access().scope(Principal("root", frozenset({"admin"})), frozenset({"admin"}))
+        """
+        held = principal.roles & grant
+        if held - self.ward_scoped:
+            return None
+        return principal.ward_codes if held else frozenset()
 
 
 @dataclass(frozen=True)
@@ -165,6 +222,39 @@ class VectorLayer:
         return next((f for f in self.fields if f.name == name), None)
 
     def visible_fields(self, principal: Principal) -> tuple[Field, ...]:
-        """The fields ``principal`` may read: personal ones only for allowed roles."""
-        personal_ok = principal.has_any(self.access.personal)
-        return tuple(f for f in self.fields if personal_ok or not f.personal)
+        """The fields ``principal`` may read.
+
+        Personal fields only for the roles in ``Access.personal``; for a ward-scoped
+        reader they are NULL on rows outside the principal's wards (the wards come
+        from the request's claims, ``dothi.wards``, so the SQL text stays the same).
+        """
+        if not self.access.can_read_personal(principal):
+            return tuple(f for f in self.fields if not f.personal)
+        if self.access.scope(principal, self.access.personal) is None:
+            return self.fields
+        return tuple(self._ward_scoped(f) if f.personal else f for f in self.fields)
+
+    def _ward_scoped(self, f: Field) -> Field:
+        value = f.sql if f.sql is not None else f'"{self.table.name}"."{f.name}"'
+        return replace(
+            f,
+            sql=f"CASE WHEN {self.ward_condition()} THEN ({value}) END",
+            queryable=False,
+            sortable=False,
+        )
+
+    def ward_condition(self) -> str:
+        """SQL: the row's ward is one of the request's claimed wards."""
+        return (
+            f'"{self.table.name}".ward_code = ANY(string_to_array('
+            "current_setting('dothi.wards', true), ','))"
+        )
+
+    def personal_scoped(self, fields: Iterable[Field]) -> bool:
+        """Whether ``fields`` show personal values only on the claimed wards' rows."""
+        condition = self.ward_condition()
+        return any(f.personal and f.sql and condition in f.sql for f in fields)
+
+    def reads_personal(self, fields: Iterable[Field]) -> bool:
+        """Whether a response with ``fields`` carries personal data (audited)."""
+        return any(f.personal for f in fields)

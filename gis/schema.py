@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
 )
 
+from gis.edits import SERVER_KEPT
 from gis.layer import Field, VectorLayer
 
 JSON_SCHEMA = "https://json-schema.org/draft/2020-12/schema"
@@ -51,10 +52,13 @@ def type_schema(column_type: Any) -> dict[str, Any]:
 
 def field_schema(layer: VectorLayer, field: Field, lang: str) -> dict[str, Any]:
     """One property: its type from the column, its title in ``lang``."""
-    out = {
-        "title": field.title.get(lang),
-        **type_schema(layer.table.c[field.name].type),
-    }
+    out: dict[str, Any] = {"title": field.title.get(lang)}
+    if field.derived:  # JSON computed by PostgreSQL from other tables
+        out["readOnly"] = True
+    else:
+        out.update(type_schema(layer.table.c[field.name].type))
+        if field.name in SERVER_KEPT:
+            out["readOnly"] = True
     if layer.time and field.name == layer.time.start:
         out["x-ogc-role"] = (
             "primary-instant" if not layer.time.end else "primary-interval-start"

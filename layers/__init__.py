@@ -47,15 +47,18 @@ def validate(layer: VectorLayer) -> None:
     Raises
     ------
     ValueError
-        On a field without a column, a geometry column that does not fit the declared
+        On a field without a column (or a derived one shadowing a column), a
+        ward-scoped grant on a table without ``ward_code``, a geometry column that does not fit the declared
         type or SRID, a missing ``id`` key, or an unknown time column.
     """
     columns = layer.table.c
     if "id" not in columns or not columns["id"].primary_key:
         raise ValueError(f"{layer.id}: table {layer.table.name} needs primary key 'id'")
     for f in layer.fields:
-        if f.name not in columns:
+        if not f.derived and f.name not in columns:
             raise ValueError(f"{layer.id}: field {f.name!r} has no column")
+        if f.derived and f.name in columns:
+            raise ValueError(f"{layer.id}: derived field {f.name!r} shadows a column")
         if f.name in ("id", "geom"):
             raise ValueError(f"{layer.id}: {f.name!r} is not a property")
     if layer.geometry_type:
@@ -75,6 +78,10 @@ def validate(layer: VectorLayer) -> None:
     for name in layer.tiles.properties or ():
         if layer.field(name) is None:
             raise ValueError(f"{layer.id}: tile property {name!r} is not a field")
+    access = layer.access
+    scoped = access.ward_scoped & (access.write | access.creators | access.personal)
+    if scoped and "ward_code" not in columns:
+        raise ValueError(f"{layer.id}: ward-scoped roles need a ward_code column")
     unknown = set(layer.crs_srids) - set(DEFAULT_CRS_SRIDS)
     if unknown:
         raise ValueError(f"{layer.id}: CRS {sorted(unknown)} not in the registry")

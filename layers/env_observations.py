@@ -53,7 +53,8 @@ LAYER = VectorLayer(
         Field("qa_flag", Label("Kiểm tra chất lượng", "QA flag")),
     ),
     geometry_type=None,
-    access=Access(write=frozenset({"admin"})),
+    # the monitoring network's systems push their readings
+    access=Access(create=frozenset({"external_app", "admin"})),
     tiles=TileSpec(),
     time=TimeSpec("observed_at"),
     keywords=("environment", "observations", "quan trắc"),

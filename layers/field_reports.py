@@ -6,7 +6,15 @@ collection cannot leak it by any column choice.
 
 from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Table, Text
 
-from gis.layer import Access, Field, Label, TileSpec, TimeSpec, VectorLayer
+from gis.layer import (
+    Access,
+    Field,
+    Label,
+    TileSpec,
+    TimeSpec,
+    VectorLayer,
+    personal_field,
+)
 from layers.columns import (
     geom_column,
     id_column,
@@ -47,6 +55,10 @@ contact = Table(
     comment="Reporter contact. Personal data: restricted.",
 )
 
+# read through field_report_contact's row-level security (empty without the claims)
+REPORTER_SQL = """SELECT json_build_object('name', c.reporter_name, 'phone', c.phone,
+'email', c.email) FROM field_report_contact c WHERE c.report_id = field_report.id"""
+
 LAYER = VectorLayer(
     id="field_reports",
     table=table,
@@ -67,9 +79,15 @@ LAYER = VectorLayer(
         Field("resolved_at", Label("Thời điểm hoàn thành", "Resolved at")),
         Field("assigned_unit", Label("Đơn vị xử lý", "Assigned unit")),
         Field("ward_code", Label("Mã phường/xã", "Ward code")),
+        personal_field("reporter", Label("Người phản ánh", "Reporter"), REPORTER_SQL),
     ),
     geometry_type="Point",
-    access=Access(write=frozenset({"citizen", "ioc_operator", "admin"})),
+    # citizens report; the operations centre handles reports and calls reporters back
+    access=Access(
+        create=frozenset({"citizen", "ioc_operator", "admin"}),
+        write=frozenset({"ioc_operator", "admin"}),
+        personal=frozenset({"ioc_operator", "admin"}),
+    ),
     tiles=TileSpec(
         minzoom=11,
         cluster_below=14,

@@ -19,7 +19,15 @@ from sqlalchemy import (
     text,
 )
 
-from gis.layer import Access, Field, Label, TileSpec, TimeSpec, VectorLayer
+from gis.layer import (
+    Access,
+    Field,
+    Label,
+    TileSpec,
+    TimeSpec,
+    VectorLayer,
+    personal_field,
+)
 from layers.columns import (
     geom_column,
     id_column,
@@ -81,6 +89,19 @@ certificate = Table(
     comment="Land-use right certificates (GCN). Personal data: restricted.",
 )
 
+# the holders of the parcel's valid certificates and the certificates themselves, as
+# JSON arrays; read through land_user/land_certificate's row-level security, so they
+# are empty for a request without the claims, whatever the API asks
+LAND_USERS_SQL = """SELECT json_agg(json_build_object('kind', u.kind, 'full_name',
+u.full_name, 'id_number', u.id_number, 'birth_year', u.birth_year, 'address',
+u.address, 'phone', u.phone) ORDER BY u.full_name)
+FROM land_certificate c JOIN land_user u ON u.id = c.land_user_id
+WHERE c.parcel_id = land_parcel.id AND c.status = 'valid'"""
+CERTIFICATES_SQL = """SELECT json_agg(json_build_object('serial_no', c.serial_no,
+'register_no', c.register_no, 'issued_on', c.issued_on, 'issuer', c.issuer,
+'status', c.status) ORDER BY c.issued_on, c.id)
+FROM land_certificate c WHERE c.parcel_id = land_parcel.id"""
+
 LAYER = VectorLayer(
     id="land_parcels",
     table=table,
@@ -106,9 +127,19 @@ LAYER = VectorLayer(
         Field("valid_from", Label("Hiệu lực từ", "Valid from")),
         Field("valid_to", Label("Hiệu lực đến", "Valid to")),
         Field("updated_at", Label("Cập nhật", "Updated")),
+        personal_field(
+            "land_users", Label("Người sử dụng đất", "Land users"), LAND_USERS_SQL
+        ),
+        personal_field(
+            "certificates", Label("Giấy chứng nhận", "Certificates"), CERTIFICATES_SQL
+        ),
     ),
     geometry_type="MultiPolygon",
-    access=Access(write=frozenset({"land_officer", "admin"})),
+    # a ward's land officer edits, and sees the land users of, that ward's parcels
+    access=Access(
+        write=frozenset({"land_officer", "admin"}),
+        personal=frozenset({"land_officer", "admin"}),
+    ),
     tiles=TileSpec(
         minzoom=13,
         properties=("ward_code", "sheet_no", "parcel_no", "land_use"),

@@ -113,9 +113,13 @@ def client(city_url: str) -> Iterator[object]:
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from gis.settings import Settings
+    from gis.settings import LimitSettings, Settings
 
-    with TestClient(create_app(Settings(), database_url=city_url)) as c:
+    # the suite makes thousands of anonymous requests: a limit that still runs
+    settings = Settings(
+        limits=LimitSettings(anonymous_rate_per_s=1_000_000, anonymous_burst=1_000_000)
+    )
+    with TestClient(create_app(settings, database_url=city_url)) as c:
         yield c
 
 
@@ -129,12 +133,15 @@ def live_url(city_url: str) -> Iterator[str]:
 
     from api.app import create_app
     from gis.embedded import free_port
-    from gis.settings import Settings
+    from gis.settings import LimitSettings, Settings
 
     port = free_port()
+    settings = Settings(
+        limits=LimitSettings(anonymous_rate_per_s=1_000_000, anonymous_burst=1_000_000)
+    )
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(Settings(), database_url=city_url),
+            create_app(settings, database_url=city_url),
             host="127.0.0.1",
             port=port,
             log_level="warning",

@@ -121,12 +121,12 @@ def _selected(fields: tuple[Field, ...], query: ItemsQuery) -> tuple[Field, ...]
 def _cache_headers(
     request: Request, layer: VectorLayer, row: Any, crs_uri: str, fmt: str
 ) -> dict[str, str]:
-    principal: Principal = request.state.principal
     """ETag from the layer's data version and the request, not from the body.
 
     The version changes with every edit (a trigger bumps it), so the tag is exact
     without hashing megabytes of GeoJSON on every request.
     """
+    principal: Principal = request.state.principal
     key = "|".join(
         (
             str(row.version),
@@ -137,6 +137,7 @@ def _cache_headers(
             getattr(request.state, "lang", "vi"),
             # what the caller may see is part of the representation
             ",".join(sorted(principal.roles)),
+            ",".join(sorted(principal.ward_codes)),
         )
     )
     etag = '"' + hashlib.blake2b(key.encode(), digest_size=12).hexdigest() + '"'
@@ -248,7 +249,7 @@ async def get_items(
         compiled,
         values,
         text_as_bytes=True,
-        claims=claims_of(principal),
+        claims=claims_of(request),
     )
     url = f"{base_url(request)}/collections/{layer.id}/items"
     links = _page_links(request, url, fmt, row, query, offered)
@@ -376,7 +377,7 @@ async def get_feature(
         compiled,
         values,
         text_as_bytes=True,
-        claims=claims_of(principal),
+        claims=claims_of(request),
     )
     if found is None:
         raise NotFoundError(f"no feature {feature_id!r} in {layer.id}")

@@ -405,7 +405,7 @@ async def _tile_response(
     params["known"] = list(cached[0]) if cached else None
     params["tables"] = sorted(la.table.name for la in layers)
     found = await fetch_one(
-        pool, _versioned(compiled), params, claims=claims_of(principal)
+        pool, _versioned(compiled), params, claims=claims_of(request)
     )
     versions = tuple(found.versions or ())
     if found.mvt is None and cached is not None:

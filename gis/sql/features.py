@@ -27,6 +27,7 @@ from sqlalchemy import (
     column,
     false,
     func,
+    insert,
     literal_column,
     null,
     or_,
@@ -71,9 +72,19 @@ def properties_json(layer: VectorLayer, fields: Sequence[Field]) -> ColumnElemen
     it would encode the geometry too.
     """
     table = _quote(layer.table.name)
-    cols = ", ".join(f"{table}.{_quote(f.name)}" for f in fields)
+    cols = ", ".join(
+        f"({f.sql}) AS {_quote(f.name)}" if f.sql else f"{table}.{_quote(f.name)}"
+        for f in fields
+    )
     # catalogue identifiers only, quoted by the dialect: no user text reaches here
     return literal_column(f"(SELECT row_to_json(_) FROM (SELECT {cols}) AS _)")  # noqa: S608
+
+
+def field_column(layer: VectorLayer, f: Field) -> ColumnElement[Any]:
+    """The SQL expression of a field: its column, or its derived expression."""
+    if f.sql is not None:
+        return literal_column(f"({f.sql})", type_=Text)
+    return layer.table.c[f.name]
 
 
 def _quote(name: str) -> str:
@@ -243,7 +254,10 @@ def build_items(
         "csv": csv_row,
         "html": html_feature,
     }
-    payload = [render[encoding](layer, query, fields).label("f")]
+    payload = [render[encoding](layer, query, fields).label("f"), t.c.id]
+    scoped = layer.personal_scoped(fields)
+    if scoped:  # which rows showed personal values, for the audit
+        payload.append(literal_column(layer.ward_condition()).label("in_scope"))
     mapped = encoding == "html" and layer.geometry_type is not None
     if mapped:  # the page's map is drawn in Web Mercator
         payload.append(func.ST_Transform(t.c.geom, literal_column("3857")).label("g"))
@@ -291,7 +305,13 @@ def build_items(
         columns.append(matched.label("matched"))
     else:
         columns.append(null().label("matched"))
-    return select(*columns).select_from(numbered)
+    stmt = select(*columns).select_from(numbered)
+    if layer.reads_personal(fields):
+        shown_ids = select(func.array_agg(numbered.c.id)).where(
+            in_page, *([numbered.c.in_scope] if scoped else [])
+        )
+        stmt = stmt.add_cte(_audit_insert(layer, shown_ids))
+    return stmt
 
 
 def html_feature(
@@ -380,7 +400,7 @@ def csv_row(
     """One CSV line (RFC 4180 quoting): id, the fields, then the geometry as WKT."""
     t = layer.table
     cells: list[ColumnElement[Any]] = [cast(t.c.id, Text)]
-    cells += [_csv_quote(cast(t.c[f.name], Text)) for f in fields]
+    cells += [_csv_quote(cast(field_column(layer, f), Text)) for f in fields]
     if layer.geometry_type is not None and not query.skip_geometry:
         geom: ColumnElement[Any] = t.c.geom
         if query.crs.srid != layer.storage_srid:
@@ -413,9 +433,47 @@ def build_item(
 ) -> Select[Any]:
     """One feature's GeoJSON text by primary key (no cast: the index is used)."""
     t = layer.table
-    return select(
+    fid = bindparam("fid", feature_id, type_=BigInteger)
+    stmt = select(
         feature_json(layer, query, fields).label("f"), *_version_columns(layer)
-    ).where(t.c.id == bindparam("fid", feature_id, type_=BigInteger))
+    ).where(t.c.id == fid)
+    if layer.reads_personal(fields):
+        found = select(func.array_agg(t.c.id)).where(
+            t.c.id == fid,
+            *(
+                [literal_column(layer.ward_condition())]
+                if layer.personal_scoped(fields)
+                else []
+            ),
+        )
+        stmt = stmt.add_cte(_audit_insert(layer, found))
+    return stmt
+
+
+AUDIT_LOG = table("audit_log", column("action"), column("layer"), column("feature_ids"))
+
+
+def _audit_insert(layer: VectorLayer, ids: Select[Any]) -> Any:
+    """A data-modifying CTE recording that personal fields of ``ids`` were read.
+
+    It is part of the read statement itself: the page and its audit row commit
+    together or not at all. Who, when, how and from which client come from the
+    request's claims (the columns' defaults, migration 0008). Nothing is recorded
+    when no personal value was shown (e.g. a ward's officer outside their wards).
+    """
+    shown = ids.scalar_subquery()
+    return (
+        insert(AUDIT_LOG)
+        .from_select(
+            ["action", "layer", "feature_ids"],
+            select(
+                literal_column("'read_personal'"),
+                literal_column(sql_name(layer.id)),
+                shown,
+            ).where(shown.is_not(None)),
+        )
+        .cte("audit")
+    )
 
 
 # the data version of each layer table, kept current by a trigger (migration 0004)
@@ -468,6 +526,11 @@ def _query_shape(query: ItemsQuery) -> tuple[Any, ...]:
     )
 
 
+def _fields_shape(fields: Sequence[Field]) -> tuple[Any, ...]:
+    # a ward-scoped personal field has the same name and other SQL
+    return tuple((f.name, f.sql) for f in fields)
+
+
 def items_params(query: ItemsQuery) -> dict[str, Any]:
     """The values of a request, named as ``build_items`` names its parameters."""
     params: dict[str, Any] = {"lim": query.limit, "lim_plus": query.limit + 1}
@@ -502,7 +565,7 @@ def items_sql(
     shape = (
         "items",
         layer.id,
-        tuple(f.name for f in fields),
+        _fields_shape(fields),
         count,
         encoding,
         *_query_shape(query),
@@ -518,6 +581,6 @@ def item_sql(
     layer: VectorLayer, query: ItemsQuery, fields: Sequence[Field], feature_id: int
 ) -> tuple[Compiled, dict[str, Any]]:
     """``build_item`` compiled once per shape, and this feature's id."""
-    shape = ("item", layer.id, tuple(f.name for f in fields), *_query_shape(query))
+    shape = ("item", layer.id, _fields_shape(fields), *_query_shape(query))
     compiled = _cached(shape, lambda: build_item(layer, query, fields, feature_id))
     return compiled, {"fid": feature_id}

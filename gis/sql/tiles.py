@@ -47,11 +47,14 @@ def _srid(value: int) -> ColumnElement[Any]:
 
 
 def tile_fields(layer: VectorLayer, fields: Sequence[Field], z: int) -> list[Field]:
-    """The fields a tile at zoom ``z`` carries."""
+    """The fields a tile at zoom ``z`` carries: never personal or derived ones
+    (tiles are drawn for whole areas and cached; those belong to feature requests,
+    where each read of personal data is audited)."""
     spec = layer.tiles
+    plain = [f for f in fields if not f.personal and not f.derived]
     if z >= spec.detail_zoom or spec.properties is None:
-        return list(fields)
-    return [f for f in fields if f.name in spec.properties]
+        return plain
+    return [f for f in plain if f.name in spec.properties]
 
 
 def build_tile(

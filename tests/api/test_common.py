@@ -149,3 +149,21 @@ def test_queryables_sortables_schema(client: Any) -> None:
     assert schema["properties"]["id"]["x-ogc-role"] == "id"
     # a camera's stream is personal data: absent for a role without that right
     assert client.get("/collections/cameras/queryables").status_code == 404
+
+
+def test_openapi_lists_the_writes_a_caller_may_make(city_url: str) -> None:
+    from tests.api.principals import bearer, settings
+
+    with TestClient(create_app(settings(), database_url=city_url)) as c:
+        anonymous = c.get("/api").json()
+        crew = c.get("/api", headers=bearer("tree_crew")).json()
+        admin = c.get("/api", headers=bearer("admin")).json()
+    validate(crew)
+    validate(admin)
+    trees = "/collections/trees/items"
+    assert "post" not in anonymous["paths"][trees]
+    assert "post" in crew["paths"][trees]
+    assert {"put", "patch", "delete"} <= set(crew["paths"][trees + "/{featureId}"])
+    assert "post" not in crew["paths"]["/collections/land_parcels/items"]
+    assert "post" in admin["paths"]["/collections/land_parcels/items"]
+    assert "/collections/audit_log/items" not in admin["paths"]  # the auditor's only

@@ -16,10 +16,9 @@ from fastapi.testclient import TestClient
 from pyproj import Transformer
 
 from api.app import create_app
-from api.deps import get_principal
 from gis.db import libpq_url
-from gis.layer import Principal
 from gis.settings import Settings
+from tests.api import principals
 
 MVT = "application/vnd.mapbox-vector-tile"
 WMQ = morecantile.tms.get("WebMercatorQuad")
@@ -172,16 +171,11 @@ def test_an_edit_in_psql_changes_the_next_tile(db_url: str, tmp_path: Path) -> N
 
 
 def test_the_cache_never_crosses_principals(city_url: str) -> None:
-    app = create_app(Settings(), database_url=city_url)
-    role = {"who": Principal()}
-    app.dependency_overrides[get_principal] = lambda: role["who"]
-    with TestClient(app) as c:
+    with TestClient(create_app(principals.settings(), database_url=city_url)) as c:
         lon, lat = _centre(c, "land_parcels")
         t = WMQ.tile(lon, lat, 14)
         path = f"/tiles/WebMercatorQuad/14/{t.y}/{t.x}"
-        role["who"] = Principal("sec", frozenset({"public", "security_officer"}))
-        secret = c.get(path)
-        role["who"] = Principal()
+        secret = c.get(path, headers=principals.bearer("security_officer"))
         public = c.get(path)
     assert secret.headers["ETag"] != public.headers["ETag"]
     assert b"cameras" in secret.content

@@ -722,3 +722,34 @@ def test_no_credential_is_ever_logged(
     assert "unusable password hash" in caplog.text  # logging did happen
     for secret in (STRONG, key, key[15:], token, token.split(".")[2]):
         assert secret not in caplog.text
+
+
+def test_settings_refuse_weak_secrets_outside_development() -> None:
+    import secrets
+
+    import pydantic
+
+    from gis.settings import AuthSettings, DbSettings, Settings
+
+    strong = secrets.token_urlsafe(32)
+    for env in ("production", "test"):
+        with pytest.raises(pydantic.ValidationError, match="SECRET_KEY"):
+            Settings(env=env)
+        with pytest.raises(pydantic.ValidationError) as refused:
+            Settings(env=env, auth=AuthSettings(secret_key="dothi-secret-" + "x" * 30))
+        assert "dothi-secret-" not in str(refused.value)  # never echoed
+        for weak in ("postgres", "short", ""):
+            with pytest.raises(pydantic.ValidationError, match="DOTHI_DB__URL"):
+                Settings(
+                    env=env,
+                    auth=AuthSettings(secret_key=strong),
+                    db=DbSettings(url=f"postgresql://dothi:{weak}@db/dothi"),
+                )
+        good = Settings(
+            env=env,
+            auth=AuthSettings(secret_key=strong),
+            db=DbSettings(url=f"postgresql://dothi:{secrets.token_urlsafe(16)}@db/x"),
+        )
+        assert good.auth.secret_key.get_secret_value() == strong
+        assert strong not in repr(good)  # SecretStr: never in logs or reprs
+    Settings(env="development")  # a laptop needs no configuration

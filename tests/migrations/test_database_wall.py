@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
+from typing import Any
+
 import psycopg
 import pytest
 
 from gis.db import libpq_url
+from layers import CATALOGUE
+from migrations import MIGRATIONS_DIR
 
 
 @pytest.fixture
@@ -66,16 +71,131 @@ def test_claims_open_what_the_role_may_read(api_conn) -> None:  # type: ignore[n
         assert _count(api_conn, "app_user") == 1
 
 
-def test_api_role_cannot_write_or_reach_the_owner(api_conn) -> None:  # type: ignore[no-untyped-def]
+def test_api_role_cannot_write_or_reach_the_owner(api_conn, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    with psycopg.connect(libpq_url(db_url), autocommit=True) as owner:
+        owner.execute(
+            "INSERT INTO tree (species_vi, geom) VALUES "
+            "('Sao đen', ST_SetSRID(ST_MakePoint(108.1, 10.93), 4326))"
+        )
+    # without claims the write policies match no row and refuse every new one
+    assert api_conn.execute("DELETE FROM tree").rowcount == 0
+    assert api_conn.execute("UPDATE tree SET height_m = 1").rowcount == 0
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
-        api_conn.execute("DELETE FROM tree")
+        api_conn.execute(
+            "INSERT INTO tree (species_vi, geom) VALUES "
+            "('X', ST_SetSRID(ST_MakePoint(108.1, 10.93), 4326))"
+        )
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         api_conn.execute("UPDATE app_user SET password_hash = 'y'")
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         api_conn.execute("CREATE TABLE intruder (x int)")
-    granted = api_conn.execute(
-        "SELECT has_function_privilege('dothi_api', 'bump_layer_version()', 'EXECUTE')"
-    ).fetchone()
-    assert granted == (False,)
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        api_conn.execute("TRUNCATE tree")
+    for function in ("bump_layer_version()", "audit_layer_write()"):
+        granted = api_conn.execute(
+            "SELECT has_function_privilege('dothi_api', %s, 'EXECUTE')", (function,)
+        ).fetchone()
+        assert granted == (False,), function
     assert api_conn.execute("SELECT current_user").fetchone() == ("dothi_api",)
-    assert _count(api_conn, "tree") == 0  # public layers stay readable
+    assert _count(api_conn, "tree") == 1  # public layers stay readable
+
+
+def _claims(conn, roles: str, wards: str = "", subject: str = "") -> None:  # type: ignore[no-untyped-def]
+    conn.execute(
+        "SELECT set_config('dothi.roles', %s, true), "
+        "set_config('dothi.wards', %s, true), set_config('dothi.subject', %s, true)",
+        (roles, wards, subject),
+    )
+
+
+PARCEL = (
+    "INSERT INTO land_parcel (ward_code, sheet_no, parcel_no, land_use, geom) "
+    "VALUES (%s, 1, %s, 'ODT', ST_Multi(ST_Buffer(ST_SetSRID("
+    "ST_MakePoint(108.1, 10.93), 4326), 0.0001))) RETURNING id"
+)
+
+
+def test_a_wards_officer_writes_only_that_ward(api_conn) -> None:  # type: ignore[no-untyped-def]
+    with api_conn.transaction():
+        _claims(api_conn, "public,land_officer", "22945", "lan")
+        own = api_conn.execute(PARCEL, ("22945", 1)).fetchone()[0]
+    with api_conn.transaction():
+        _claims(api_conn, "public,admin")
+        other = api_conn.execute(PARCEL, ("22960", 2)).fetchone()[0]
+    with api_conn.transaction():
+        _claims(api_conn, "public,land_officer", "22945", "lan")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            api_conn.execute(PARCEL, ("22960", 3))
+    with api_conn.transaction():
+        _claims(api_conn, "public,land_officer", "22945", "lan")
+        update = "UPDATE land_parcel SET parcel_no = parcel_no + 100 WHERE id = %s"
+        assert api_conn.execute(update, (other,)).rowcount == 0  # not in its ward
+        assert api_conn.execute(update, (own,)).rowcount == 1
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):  # moving it out
+            api_conn.execute(
+                "UPDATE land_parcel SET ward_code = '22960' WHERE id = %s", (own,)
+            )
+    with api_conn.transaction():
+        _claims(api_conn, "public,tree_crew")
+        assert api_conn.execute("DELETE FROM land_parcel").rowcount == 0
+
+
+def test_every_write_is_audited_and_only_the_auditor_reads_it(api_conn) -> None:  # type: ignore[no-untyped-def]
+    with api_conn.transaction():
+        _claims(api_conn, "public,land_officer", "22945", "lan")
+        fid = api_conn.execute(PARCEL, ("22945", 7)).fetchone()[0]
+    assert _count(api_conn, "audit_log") == 0  # no claims: nothing to see
+    with api_conn.transaction():
+        _claims(api_conn, "public,admin")
+        assert _count(api_conn, "audit_log") == 0  # not even the administrator
+    with api_conn.transaction():
+        _claims(api_conn, "public,auditor")
+        rows = api_conn.execute(
+            "SELECT action, layer, feature_ids, subject, roles, db_user "
+            "FROM audit_log WHERE layer = 'land_parcels'"
+        ).fetchall()
+        assert rows == [
+            ("create", "land_parcels", [fid], "lan", "public,land_officer", "dothi")
+        ]
+        # the auditor changes nothing, and nobody forges an edit record
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            api_conn.execute("UPDATE audit_log SET subject = 'x'")
+    with api_conn.transaction():
+        _claims(api_conn, "public,auditor")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            api_conn.execute(
+                "INSERT INTO audit_log (action, layer, feature_ids) "
+                "VALUES ('delete', 'land_parcel', '{1}')"
+            )
+
+
+def _revision(name: str) -> Any:
+    path = next((MIGRATIONS_DIR / "versions").glob(f"*_{name}.py"))
+    spec = importlib.util.spec_from_file_location(f"revision_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_database_wall_repeats_the_catalogue_policy() -> None:
+    """Migration 0008 wrote the write policy of ``layers/`` into SQL; they agree."""
+    revision = _revision("0008_audit_and_writes")
+    expected = {}
+    for layer in CATALOGUE.values():
+        a = layer.access
+        if not (a.write | a.creators):
+            continue
+        scoped = a.ward_scoped & (a.write | a.creators)
+        expected[layer.table.name] = (
+            tuple(sorted(a.creators)),
+            tuple(sorted(a.write)),
+            tuple(sorted(scoped)),
+        )
+        assert revision.LAYER_IDS[layer.table.name] == layer.id
+    policy = {
+        t: tuple(tuple(sorted(r)) for r in v) for t, v in revision.WRITE_POLICY.items()
+    }
+    assert policy == expected
+    restricted = _revision("0006_database_wall").RESTRICTED
+    assert set(restricted["camera"]) == set(CATALOGUE["cameras"].access.read)

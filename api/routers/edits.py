@@ -1,0 +1,258 @@
+"""OGC API Features Part 4: create, replace, update and delete features.
+
+The one policy of ``layers/`` decides, in this order: a layer the caller may not see
+is absent (404); an anonymous caller must sign in (401); a signed-in caller without
+the grant is refused (403); a ward-scoped grant (a ward's land officer) covers only
+rows of the caller's wards, before and after the change (403). The statement then
+runs under the request's claims, so PostgreSQL's row-level security checks the same
+policy again, and its triggers audit the change and bump the layer's version (every
+cache follows).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import psycopg
+from fastapi import APIRouter, Path, Request, Response
+from psycopg import errors as pg_errors
+
+from api.deps import LayerDep, PrincipalDep, claims_of, reject_unknown
+from api.links import base_url
+from gis.auth import AuthenticationError
+from gis.crs import CRS84, parse_crs
+from gis.db import set_claims
+from gis.edits import (
+    FeatureEdit,
+    Operation,
+    delete_statement,
+    insert_statement,
+    parse_feature,
+    update_statement,
+)
+from gis.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidParameterError,
+    NotFoundError,
+    UnsupportedMediaTypeError,
+)
+from gis.layer import Principal, VectorLayer
+from gis.sql.compiled import compile_statement
+
+router = APIRouter()
+FEATURE_MEDIA = ("application/geo+json", "application/json")
+PATCH_MEDIA = ("application/merge-patch+json", *FEATURE_MEDIA)
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _allowed(principal: Principal, layer: VectorLayer, *, create: bool) -> None:
+    """401 for an anonymous caller, 403 for one without the grant."""
+    access = layer.access
+    ok = access.can_create(principal) if create else access.can_write(principal)
+    if ok:
+        return
+    if principal.auth == "anonymous":
+        raise AuthenticationError("sign in to edit this layer")
+    verb = "add features to" if create else "change features of"
+    raise ForbiddenError(f"your roles may not {verb} {layer.id}")
+
+
+def _feature_id(layer: VectorLayer, raw: str) -> int:
+    try:
+        fid = int(raw)
+    except ValueError:
+        raise NotFoundError(f"no feature {raw!r} in {layer.id}") from None
+    if not 0 < fid < 2**63:
+        raise NotFoundError(f"no feature {raw!r} in {layer.id}")
+    return fid
+
+
+async def _body(request: Request, media: tuple[str, ...], layer: VectorLayer,
+                operation: Operation,
+                feature_id: int | None = None) -> FeatureEdit:  # fmt: skip
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind not in media:
+        raise UnsupportedMediaTypeError(
+            f"send the feature as {' or '.join(media)}", parameter="Content-Type"
+        )
+    crs = parse_crs(request.headers.get("content-crs", CRS84), layer.crs_srids)
+    return parse_feature(
+        await request.body(),
+        layer,
+        operation=operation,
+        srid=crs.srid,
+        lonlat=crs.lonlat,
+        feature_id=feature_id,
+    )
+
+
+def _check_wards(principal: Principal, layer: VectorLayer, edit: FeatureEdit,
+                 *, create: bool) -> None:  # fmt: skip
+    access = layer.access
+    wards = access.scope(principal, access.creators if create else access.write)
+    if wards is None or "ward_code" not in edit.values:
+        return
+    if edit.values["ward_code"] not in wards:
+        raise ForbiddenError(
+            f"ward_code: you may edit {layer.id} only in your wards "
+            f"({', '.join(sorted(wards)) or 'none'})",
+            parameter="ward_code",
+        )
+
+
+async def _execute(request: Request, layer: VectorLayer, stmt: Any) -> int | None:
+    """Run one write under the claims; the new or touched id, or None."""
+    compiled = compile_statement(stmt)
+    claims = claims_of(request)
+    assert claims is not None  # writers are signed in (_allowed)
+    try:
+        async with request.app.state.pool.connection() as conn, conn.transaction():
+            await set_claims(conn, claims)
+            row = await (
+                await conn.execute(compiled.sql, compiled.values({}))
+            ).fetchone()
+    except psycopg.Error as exc:
+        raise _write_error(layer, exc, deleting=stmt.is_delete) from None
+    return None if row is None else int(row[0])
+
+
+def _write_error(
+    layer: VectorLayer, exc: psycopg.Error, *, deleting: bool
+) -> Exception:
+    """A refused write as a 4xx naming the property; never the database's text."""
+    diag = exc.diag
+    if diag.sqlstate is None:  # raised by the driver, not a refusal by PostgreSQL
+        return exc
+    column = diag.column_name or _constraint_column(layer, diag.constraint_name)
+    where = f"{column}: " if column else ""
+    if isinstance(exc, pg_errors.InsufficientPrivilege):
+        return ForbiddenError(f"the change is outside what you may edit in {layer.id}")
+    if isinstance(exc, pg_errors.ForeignKeyViolation) and deleting:
+        return ConflictError(f"other records refer to this feature of {layer.id}")
+    if isinstance(exc, pg_errors.ForeignKeyViolation):
+        return InvalidParameterError(
+            f"{where}not a value of its code list", parameter=column or "body"
+        )
+    if isinstance(exc, pg_errors.UniqueViolation):
+        return ConflictError(f"{where}another feature already has this value")
+    if isinstance(exc, pg_errors.NotNullViolation):
+        return InvalidParameterError(f"{where}a value is required", parameter=column)
+    if isinstance(exc, pg_errors.IntegrityError | pg_errors.DataError):
+        return InvalidParameterError(
+            f"{where}the value is not accepted", parameter=column or "body"
+        )
+    return exc  # timeouts and the unexpected: the app's handlers (503 / 500)
+
+
+def _constraint_column(layer: VectorLayer, constraint: str | None) -> str | None:
+    """The property a violated constraint is about, from its name: the catalogue's
+    naming convention (``layers/metadata.py``) or PostgreSQL's defaults."""
+    if not constraint:
+        return None
+    table = layer.table.name
+    for column in layer.table.c:
+        name = column.name
+        if constraint in (f"uq_{table}_{name}", f"{table}_{name}_key",
+                          f"{table}_{name}_fkey") or constraint.startswith(
+            f"fk_{table}_{name}_"
+        ):  # fmt: skip
+            return name
+    for index in layer.table.indexes:
+        if index.name == constraint:
+            return ", ".join(c.name for c in index.columns)
+    return None
+
+
+async def _absent_or_forbidden(
+    request: Request, layer: VectorLayer, fid: int
+) -> Exception:
+    """No row touched: 404 when the feature does not exist, 403 when it is not the
+    caller's to change (another ward)."""
+    table = layer.table
+    exists = compile_statement(
+        table.select().with_only_columns(table.c.id).where(table.c.id == fid)
+    )
+    claims = claims_of(request)
+    assert claims is not None
+    async with request.app.state.pool.connection() as conn, conn.transaction():
+        await set_claims(conn, claims)
+        row = await (await conn.execute(exists.sql, exists.values({}))).fetchone()
+    if row is None:
+        return NotFoundError(f"no feature {fid} in {layer.id}")
+    return ForbiddenError(f"feature {fid} of {layer.id} is outside what you may edit")
+
+
+@router.post(
+    "/collections/{collectionId}/items",
+    operation_id="createFeature",
+    summary="Add a feature",
+    status_code=201,
+)
+async def create_feature(
+    request: Request, layer: LayerDep, principal: PrincipalDep
+) -> Response:
+    """201 with the new feature's ``Location``."""
+    reject_unknown(request, {"lang"})
+    _allowed(principal, layer, create=True)
+    edit = await _body(request, FEATURE_MEDIA, layer, "create")
+    _check_wards(principal, layer, edit, create=True)
+    fid = await _execute(request, layer, insert_statement(layer, edit))
+    assert fid is not None  # INSERT ... RETURNING always returns the row
+    location = f"{base_url(request)}/collections/{layer.id}/items/{fid}"
+    return Response(status_code=201, headers={"Location": location, **NO_STORE})
+
+
+@router.api_route(
+    "/collections/{collectionId}/items/{featureId}",
+    methods=["PUT", "PATCH"],
+    operation_id="replaceOrUpdateFeature",
+    summary="Replace a feature (PUT) or update some of it (PATCH)",
+    status_code=204,
+)
+async def replace_or_update_feature(
+    request: Request,
+    layer: LayerDep,
+    feature_id: Annotated[str, Path(alias="featureId")],
+    principal: PrincipalDep,
+) -> Response:
+    """PUT sets every writable property: from the body, else its default or NULL.
+    PATCH is a JSON merge patch (RFC 7396): only what the body names."""
+    operation: Operation = "replace" if request.method == "PUT" else "update"
+    return await _change(request, layer, feature_id, principal, operation)
+
+
+async def _change(request: Request, layer: VectorLayer, raw_id: str,
+                  principal: Principal,
+                  operation: Operation) -> Response:  # fmt: skip
+    reject_unknown(request, {"lang"})
+    _allowed(principal, layer, create=False)
+    fid = _feature_id(layer, raw_id)
+    media = PATCH_MEDIA if operation == "update" else FEATURE_MEDIA
+    edit = await _body(request, media, layer, operation, fid)
+    _check_wards(principal, layer, edit, create=False)
+    stmt = update_statement(layer, edit, fid, replace=operation == "replace")
+    if await _execute(request, layer, stmt) is None:
+        raise await _absent_or_forbidden(request, layer, fid)
+    return Response(status_code=204, headers=NO_STORE)
+
+
+@router.delete(
+    "/collections/{collectionId}/items/{featureId}",
+    operation_id="deleteFeature",
+    summary="Delete a feature",
+    status_code=204,
+)
+async def delete_feature(
+    request: Request,
+    layer: LayerDep,
+    feature_id: Annotated[str, Path(alias="featureId")],
+    principal: PrincipalDep,
+) -> Response:
+    """204 when deleted."""
+    reject_unknown(request, {"lang"})
+    _allowed(principal, layer, create=False)
+    fid = _feature_id(layer, feature_id)
+    if await _execute(request, layer, delete_statement(layer, fid)) is None:
+        raise await _absent_or_forbidden(request, layer, fid)
+    return Response(status_code=204, headers=NO_STORE)

@@ -1,0 +1,366 @@
+"""Features written by clients (OGC API Features Part 4): checked here, then one SQL
+statement.
+
+Every value is checked against its column's type in Python before PostgreSQL sees it,
+so a wrong value is a 400 that names the property, never a database error; the
+geometry is parsed and validated with shapely, must be of the layer's type and lie in
+Vietnam (a wrong CRS or swapped axes is caught before it is stored). Identifiers come
+from the catalogue only and every value is a bound parameter. The statements run as
+the API role under the request's claims, so the row-level security policies of
+migration 0008 check the same policy again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Literal
+
+import orjson
+import shapely
+import shapely.ops
+import shapely.validation
+from pyproj import Transformer
+from shapely.geometry import shape
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Double,
+    Float,
+    Integer,
+    LargeBinary,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    update,
+)
+from sqlalchemy.sql.dml import ReturningDelete, ReturningInsert, ReturningUpdate
+
+from gis.errors import InvalidParameterError, LimitExceededError
+from gis.layer import VectorLayer
+
+Operation = Literal["create", "replace", "update"]
+# the country's extent in lon/lat, islands included: anything outside is a wrong CRS,
+# swapped axes or a typo
+VIETNAM_LONLAT = (102.0, 6.0, 118.0, 24.0)
+MAX_VERTICES = 100_000
+MAX_TEXT_CHARS = 10_000
+# kept by the server: sent back by clients that edit what they read (QGIS), ignored
+SERVER_KEPT = frozenset({"updated_at", "source_crs"})
+# a date-time without an offset is read as Vietnam's time (UTC+7, no DST)
+VIETNAM_TZ = dt.timezone(dt.timedelta(hours=7))
+_SINGLE_OF_MULTI = {"MultiPoint": "Point", "MultiLineString": "LineString",
+                    "MultiPolygon": "Polygon"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FeatureEdit:
+    """A checked feature: column values, and the geometry as WKB in ``srid``."""
+
+    values: dict[str, Any]
+    wkb: bytes | None
+    srid: int
+
+
+def writable_columns(layer: VectorLayer) -> tuple[str, ...]:
+    """The properties a client may set: the layer's non-derived fields."""
+    return tuple(
+        f.name for f in layer.fields if not f.derived and f.name not in SERVER_KEPT
+    )
+
+
+def parse_feature(
+    body: bytes,
+    layer: VectorLayer,
+    *,
+    operation: Operation,
+    srid: int,
+    lonlat: bool,
+    feature_id: int | None = None,
+) -> FeatureEdit:
+    """Check a GeoJSON Feature (``create``/``replace``) or a merge patch (``update``).
+
+    Raises
+    ------
+    InvalidParameterError
+        Not JSON, not a Feature, an unknown property, a value that does not fit its
+        column, a missing required value, a geometry of the wrong type, invalid or
+        outside Vietnam.
+    """
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise InvalidParameterError("body: not valid JSON", parameter="body") from None
+    if not isinstance(doc, dict):
+        raise InvalidParameterError("body: expected a JSON object", parameter="body")
+    if operation != "update" and doc.get("type") != "Feature":
+        raise InvalidParameterError(
+            'body: expected a GeoJSON Feature ("type": "Feature")', parameter="body"
+        )
+    if operation == "replace" and "id" in doc and str(doc["id"]) != str(feature_id):
+        raise InvalidParameterError(
+            "id: differs from the feature in the path", parameter="id"
+        )
+    props = doc.get("properties") or {}
+    if not isinstance(props, dict):
+        raise InvalidParameterError("properties: expected an object", parameter="body")
+    values = _check_properties(layer, props, operation)
+    wkb = None
+    if "geometry" in doc or operation != "update":
+        wkb = _check_geometry(layer, doc.get("geometry"), srid, lonlat)
+    return FeatureEdit(values, wkb, srid)
+
+
+def _check_properties(
+    layer: VectorLayer, props: dict[str, Any], operation: Operation
+) -> dict[str, Any]:
+    writable = writable_columns(layer)
+    known = {f.name for f in layer.fields}
+    unknown = sorted(set(props) - known)
+    if unknown:
+        raise InvalidParameterError(
+            f"unknown properties: {', '.join(unknown)}; this layer has: "
+            f"{', '.join(writable)}",
+            parameter=unknown[0],
+        )
+    values: dict[str, Any] = {}
+    for name in writable:
+        column = layer.table.c[name]
+        if name in props:
+            values[name] = check_value(column, props[name])
+        elif operation == "update":
+            continue
+        elif column.server_default is not None:
+            continue  # the column's default, as for a new row
+        else:
+            values[name] = None
+        if values[name] is None and not column.nullable:
+            raise InvalidParameterError(f"{name}: a value is required", parameter=name)
+    return values
+
+
+def check_value(column: Column[Any], value: Any) -> Any:
+    """``value`` as the Python value of ``column``'s type; 400 when it does not fit."""
+    name = column.name
+    if value is None:
+        return None
+    kind = column.type
+
+    def refuse(expected: str) -> InvalidParameterError:
+        return InvalidParameterError(
+            f"{name}: expected {expected}, got {_describe(value)}", parameter=name
+        )
+
+    if isinstance(kind, Boolean):
+        if not isinstance(value, bool):
+            raise refuse("true or false")
+        return value
+    if isinstance(kind, Integer | BigInteger | SmallInteger):
+        bits = 16 if isinstance(kind, SmallInteger) else 32
+        bits = 64 if isinstance(kind, BigInteger) else bits
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise refuse("an integer")
+        if not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
+            raise refuse(f"an integer of {bits} bits")
+        return value
+    if isinstance(kind, Numeric | Float | Double):
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise refuse("a number")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise refuse("a finite number")
+        if isinstance(kind, Numeric) and not isinstance(kind, Float):
+            number = decimal.Decimal(str(value))
+            precision, scale = kind.precision, kind.scale
+            if precision is not None:
+                limit = decimal.Decimal(10) ** (precision - (scale or 0))
+                if abs(number) >= limit:
+                    raise refuse(f"a number below {limit}")
+            return number
+        return float(value)
+    if isinstance(kind, DateTime):
+        if not isinstance(value, str):
+            raise refuse("an ISO 8601 date-time")
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise refuse("an ISO 8601 date-time") from None
+        return moment if moment.tzinfo else moment.replace(tzinfo=VIETNAM_TZ)
+    if isinstance(kind, Date):
+        if not isinstance(value, str):
+            raise refuse("an ISO 8601 date (YYYY-MM-DD)")
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise refuse("an ISO 8601 date (YYYY-MM-DD)") from None
+    if isinstance(kind, String | Text):
+        if not isinstance(value, str):
+            raise refuse("a string")
+        if "\x00" in value:
+            raise refuse("a string without NUL characters")
+        if len(value) > MAX_TEXT_CHARS:
+            raise LimitExceededError(
+                f"{name}: longer than {MAX_TEXT_CHARS} characters", parameter=name
+            )
+        return value
+    raise InvalidParameterError(f"{name}: cannot be written", parameter=name)
+
+
+def _describe(value: Any) -> str:
+    text = orjson.dumps(value).decode()
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _check_geometry(
+    layer: VectorLayer, geometry: Any, srid: int, lonlat: bool
+) -> bytes | None:
+    if layer.geometry_type is None:
+        if geometry is not None:
+            raise InvalidParameterError(
+                f"geometry: {layer.id} has no geometry; send null", parameter="geometry"
+            )
+        return None
+    if not isinstance(geometry, dict):
+        raise InvalidParameterError(
+            f"geometry: a GeoJSON {layer.geometry_type} is required",
+            parameter="geometry",
+        )
+    try:
+        geom = shape(geometry)
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError):
+        raise InvalidParameterError(
+            "geometry: not a valid GeoJSON geometry", parameter="geometry"
+        ) from None
+    except shapely.errors.ShapelyError:
+        raise InvalidParameterError(
+            "geometry: not a valid GeoJSON geometry", parameter="geometry"
+        ) from None
+    wanted = layer.geometry_type
+    if geom.geom_type not in (wanted, _SINGLE_OF_MULTI.get(wanted)):
+        raise InvalidParameterError(
+            f"geometry: expected a {wanted}, got a {geom.geom_type}",
+            parameter="geometry",
+        )
+    if shapely.get_num_coordinates(geom) > MAX_VERTICES:
+        raise LimitExceededError(
+            f"geometry: more than {MAX_VERTICES} vertices", parameter="geometry"
+        )
+    if geom.is_empty:
+        raise InvalidParameterError("geometry: empty", parameter="geometry")
+    if not lonlat:
+        geom = shapely.ops.transform(lambda x, y, *_: (y, x), geom)
+    geom = shapely.force_2d(geom)
+    coords = shapely.get_coordinates(geom)
+    if not all(math.isfinite(float(c)) for c in coords.ravel()):
+        raise InvalidParameterError(
+            "geometry: non-finite coordinate", parameter="geometry"
+        )
+    if not geom.is_valid:
+        reason = shapely.validation.explain_validity(geom)
+        raise InvalidParameterError(
+            f"geometry: not valid ({reason})", parameter="geometry"
+        )
+    x1, y1, x2, y2 = _lonlat_bounds(srid, geom.bounds)
+    a1, b1, a2, b2 = VIETNAM_LONLAT
+    if not (a1 <= x1 and x2 <= a2 and b1 <= y1 and y2 <= b2):
+        raise InvalidParameterError(
+            "geometry: outside Vietnam in the given CRS (check Content-Crs and the "
+            "axis order: CRS84 is longitude first, EPSG:4326 latitude first)",
+            parameter="geometry",
+        )
+    return bytes(shapely.to_wkb(geom))
+
+
+@lru_cache(maxsize=32)
+def _to_lonlat(srid: int) -> Transformer:
+    return Transformer.from_crs(srid, 4326, always_xy=True)
+
+
+def _lonlat_bounds(
+    srid: int, bounds: tuple[float, float, float, float]
+) -> tuple[float, float, float, float]:
+    if srid == 4326:
+        return bounds
+    x1, y1, x2, y2 = _to_lonlat(srid).transform_bounds(*bounds, densify_pts=21)
+    return (x1, y1, x2, y2)
+
+
+def _geometry(layer: VectorLayer, edit: FeatureEdit) -> Any:
+    geom: Any = func.ST_SetSRID(
+        func.ST_GeomFromWKB(bindparam("geom", edit.wkb, type_=LargeBinary)),
+        literal_column(str(int(edit.srid))),
+    )
+    if edit.srid != layer.storage_srid:
+        geom = func.ST_Transform(geom, literal_column(str(int(layer.storage_srid))))
+    if layer.geometry_type and layer.geometry_type.startswith("Multi"):
+        geom = func.ST_Multi(geom)
+    return geom
+
+
+def _row_values(layer: VectorLayer, edit: FeatureEdit) -> dict[str, Any]:
+    t = layer.table
+    row: dict[str, Any] = {
+        name: bindparam(f"v_{name}", value, type_=t.c[name].type)
+        for name, value in edit.values.items()
+    }
+    if edit.wkb is not None:
+        row["geom"] = _geometry(layer, edit)
+        if "source_crs" in t.c:
+            row["source_crs"] = bindparam("source_crs", edit.srid, type_=Integer)
+    return row
+
+
+def insert_statement(layer: VectorLayer, edit: FeatureEdit) -> ReturningInsert[Any]:
+    """INSERT the feature, RETURNING its new id."""
+    return (
+        insert(layer.table).values(_row_values(layer, edit)).returning(layer.table.c.id)
+    )
+
+
+def update_statement(
+    layer: VectorLayer, edit: FeatureEdit, feature_id: int, *, replace: bool
+) -> ReturningUpdate[Any]:
+    """UPDATE one feature, RETURNING its id (no row: absent or not the caller's).
+
+    A replace sets every writable column: those the body left out to their default,
+    or NULL; a patch only those it names.
+    """
+    t = layer.table
+    row = _row_values(layer, edit)
+    if replace:
+        row.update(
+            {
+                name: literal_column("DEFAULT")
+                for name in writable_columns(layer)
+                if name not in edit.values and t.c[name].server_default is not None
+            }
+        )
+    if "updated_at" in t.c:
+        row["updated_at"] = func.now()
+    if not row:  # an empty patch: the feature is touched, as the client asked
+        row["id"] = t.c.id
+    stmt = update(t).where(t.c.id == bindparam("fid", feature_id, type_=BigInteger))
+    return stmt.values(row).returning(t.c.id)
+
+
+def delete_statement(layer: VectorLayer, feature_id: int) -> ReturningDelete[Any]:
+    """DELETE one feature, RETURNING its id (none: not reachable)."""
+    t = layer.table
+    return (
+        delete(t)
+        .where(t.c.id == bindparam("fid", feature_id, type_=BigInteger))
+        .returning(t.c.id)
+    )
