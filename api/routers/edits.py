@@ -183,6 +183,36 @@ async def _absent_or_forbidden(
     return ForbiddenError(f"feature {fid} of {layer.id} is outside what you may edit")
 
 
+@router.options("/collections/{collectionId}/items", include_in_schema=False)
+async def items_options(layer: LayerDep, principal: PrincipalDep) -> Response:
+    """What the caller may do with the collection, in ``Allow`` (QGIS asks this
+    before it offers editing)."""
+    methods = ["GET", "OPTIONS"]
+    if layer.access.can_create(principal):
+        methods.append("POST")
+    return Response(status_code=204, headers={"Allow": ", ".join(methods)})
+
+
+@router.options(
+    "/collections/{collectionId}/items/{featureId}", include_in_schema=False
+)
+async def item_options(
+    layer: LayerDep,
+    feature_id: Annotated[str, Path(alias="featureId")],
+    principal: PrincipalDep,
+) -> Response:
+    """What the caller's roles may do with features of the collection, in ``Allow``.
+
+    Per role, not per feature: a ward's officer is offered editing and refused (403)
+    on another ward's parcel when it tries.
+    """
+    del feature_id  # QGIS asks with any id of the collection
+    methods = ["GET", "OPTIONS"]
+    if layer.access.can_write(principal):
+        methods += ["PUT", "PATCH", "DELETE"]
+    return Response(status_code=204, headers={"Allow": ", ".join(methods)})
+
+
 @router.post(
     "/collections/{collectionId}/items",
     operation_id="createFeature",

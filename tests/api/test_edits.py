@@ -378,3 +378,32 @@ def test_owslib_creates_replaces_and_deletes(live: str, city: str) -> None:
                    "subject = 'doi-cay-xanh' ORDER BY id")  # fmt: skip
     assert actions == [("create",), ("update",), ("delete",)]
     assert "Authorization" not in Features(live).headers  # nothing leaked
+
+
+@pytest.mark.parametrize(
+    ("role", "layer", "collection", "item"),
+    [
+        (None, "trees", "GET, OPTIONS", "GET, OPTIONS"),
+        ("citizen", "trees", "GET, OPTIONS", "GET, OPTIONS"),
+        ("citizen", "field_reports", "GET, OPTIONS, POST", "GET, OPTIONS"),
+        ("tree_crew", "trees", "GET, OPTIONS, POST", "GET, OPTIONS, PUT, PATCH, DELETE"),
+        ("land_officer", "land_parcels", "GET, OPTIONS, POST",
+         "GET, OPTIONS, PUT, PATCH, DELETE"),
+    ],
+)  # fmt: skip
+def test_options_tell_qgis_what_it_may_edit(
+    client: TestClient, role: str | None, layer: str, collection: str, item: str
+) -> None:
+    """QGIS offers editing from the ``Allow`` of OPTIONS on /items and /items/{id}."""
+    who = bearer(role, wards=(WARD,)) if role else {}
+    r = client.options(f"/collections/{layer}/items", headers=who)
+    assert (r.status_code, r.headers["Allow"]) == (204, collection)
+    r = client.options(f"/collections/{layer}/items/unknown_id", headers=who)
+    assert (r.status_code, r.headers["Allow"]) == (204, item)
+
+
+def test_options_of_a_hidden_layer_are_absent(client: TestClient) -> None:
+    assert client.options("/collections/cameras/items").status_code == 404
+    admin = bearer("admin")
+    r = client.options("/collections/cameras/items", headers=admin)
+    assert r.headers["Allow"] == "GET, OPTIONS, POST"

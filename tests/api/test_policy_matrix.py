@@ -282,7 +282,11 @@ def _writes(w: World, layer: VectorLayer, principal: str, roles: set[str],
         layer.id, {"type": "Feature", "geometry": None, "properties": {}}
     )
     fid = w.sample[layer.id]
-    cases = []
+    seen = 204 if readable else 404
+    cases = [  # what QGIS asks before it offers editing
+        Case("options", "OPTIONS", base, seen, check="allow"),
+        Case("options", "OPTIONS", f"{base}/{fid}", seen, check="allow"),
+    ]
     if may_create:  # its own new feature: created, replaced, updated, deleted
         cases.append(Case("create", "POST", base, 201, body, check="created"))
         own = "{created}"
@@ -346,6 +350,17 @@ def _extra_check(w: World, case: Case, principal: str, answer: Any) -> str | Non
     layer = CATALOGUE[case.path.split("/")[2]]
     personal = bool(roles & layer.access.personal)
     visible = {f.name for f in layer.fields if personal or not f.personal}
+    if case.check == "allow":
+        creators = (
+            layer.access.write if layer.access.create is None else layer.access.create
+        )
+        on_item = case.path.count("/") == 4
+        may = bool(roles & (layer.access.write if on_item else creators))
+        offered = set(answer.headers["Allow"].split(", "))
+        wanted = {"GET", "OPTIONS"} | (
+            ({"PUT", "PATCH", "DELETE"} if on_item else {"POST"}) if may else set()
+        )
+        return None if offered == wanted else f"Allow {sorted(offered)}"
     if case.check == "fields":
         got = set(answer.json()["properties"])
         return None if got == visible else f"fields {sorted(got ^ visible)}"
