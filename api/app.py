@@ -126,9 +126,13 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
 
 
 class RequestIdMiddleware:
-    """Give every request an id (in errors and logs) and echo it in X-Request-Id.
+    """Give every request an id (in errors and logs) and echo it in X-Request-Id; keep
+    the answers to signed-in requests out of shared caches.
 
-    Pure ASGI: ``BaseHTTPMiddleware`` costs a task and a stream per request.
+    A response to a request with credentials that sets no ``Cache-Control`` of its own
+    gets ``private, no-store`` (an HTML page with a parcel's land users, a listing with
+    the cameras), and every response varies on the credentials. Pure ASGI:
+    ``BaseHTTPMiddleware`` costs a task and a stream per request.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -140,15 +144,38 @@ class RequestIdMiddleware:
             return
         rid = uuid.uuid4().hex[:16]
         scope.setdefault("state", {})["request_id"] = rid
+        signed_in = any(
+            name in (b"authorization", b"x-api-key") and value
+            for name, value in scope["headers"]
+        )
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", rid.encode()))
+                names = {name.lower() for name, _ in headers}
+                if signed_in and b"cache-control" not in names:
+                    headers.append((b"cache-control", b"private, no-store"))
+                headers = _vary_on_credentials(headers)
                 message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+def _vary_on_credentials(
+    headers: list[tuple[bytes, bytes]],
+) -> list[tuple[bytes, bytes]]:
+    """``headers`` with ``Authorization`` and ``X-API-Key`` in ``Vary``."""
+    vary = [v for k, v in headers if k.lower() == b"vary"]
+    have = {p.strip().lower() for v in vary for p in v.split(b",")}
+    if b"*" in have:
+        return headers
+    extra = [p for p in (b"Authorization", b"X-API-Key") if p.lower() not in have]
+    if not extra:
+        return headers
+    rest = [(k, v) for k, v in headers if k.lower() != b"vary"]
+    return [*rest, (b"vary", b", ".join([*vary, *extra]))]
 
 
 def app_from_env() -> FastAPI:

@@ -14,6 +14,9 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+# JSON values in tables (a parcel's land users): Vietnamese as written, not \u escapes
+# (tojson still escapes <, >, & and ' for HTML)
+_env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": False}
 
 UI = {
     "vi": {"collections": "Lớp dữ liệu", "conformance": "Chuẩn tuân thủ",

@@ -39,22 +39,21 @@ _LONG_LENGTH = 18
 class _Bucket:
     tokens: float
     stamp: float
-    # a 401 was charged and the bucket has not refilled since: credentials are checked
-    guessing: bool = False
 
 
 class AnonymousRateLimitMiddleware:
-    """A per-process token bucket per client address for requests without credentials.
+    """Per-process token buckets per client address: one for requests without
+    credentials, one for credentials that turn out not to be valid.
 
     A request without an ``Authorization`` or ``X-API-Key`` header (an empty value
-    counts as absent, as in ``api.security.authenticate``) takes one token; when none
-    is left the answer is a 429 with ``Retry-After``. A request with credentials is
-    not charged up front, but a 401 answer (or an answer of a route that never checked
-    the credentials) is charged to its address after the fact,
-    and once such failures have emptied the bucket, requests with credentials from
-    that address are refused too until it refills: guessing keys or passwords runs at
-    the anonymous rate at most, while a valid key behind the same address as busy
-    anonymous traffic is not limited.
+    counts as absent, as in ``api.security.authenticate``) takes a token of the
+    address's anonymous bucket; when none is left the answer is a 429 with
+    ``Retry-After``. A request with credentials reserves a token of the address's
+    *failures* bucket before it runs and gets it back when its credentials were valid:
+    guesses (401s, and made-up credentials on any route) run at the anonymous rate
+    at most, however many are sent at once, while valid keys and tokens are never
+    held back by the address's anonymous traffic and only hold a token while in
+    flight.
 
     With several workers or replicas each has its own buckets, so the sustained rate
     an address gets is this rate times their number.
@@ -72,17 +71,18 @@ class AnonymousRateLimitMiddleware:
         self.rate = limits.anonymous_rate_per_s
         self.burst = float(limits.anonymous_burst)
         self.max_clients = max_clients
-        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+        self._buckets: OrderedDict[tuple[str, str], _Bucket] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self.rate <= 0:
             await self.app(scope, receive, send)
             return
-        key = client_key(scope)
+        address = client_key(scope)
         credentials = any(
             name in CREDENTIAL_HEADERS and value for name, value in scope["headers"]
         )
-        wait = self._check_credentials(key) if credentials else self._take(key)
+        key = ("credentials" if credentials else "anonymous", address)
+        wait = self._take(key)
         if wait is not None:
             detail = (
                 "too many requests from this address without valid credentials; "
@@ -95,16 +95,18 @@ class AnonymousRateLimitMiddleware:
             await self.app(scope, receive, send)
             return
 
-        async def send_charging_401(message: Message) -> None:
-            if message["type"] == "http.response.start" and (
-                message["status"] == 401 or not _authenticated(scope)
+        async def send_refunding_valid(message: Message) -> None:
+            if (
+                message["type"] == "http.response.start"
+                and message["status"] != 401
+                and _authenticated(scope)
             ):
-                self._charge_failure(key)
+                self._refund(key)
             await send(message)
 
-        await self.app(scope, receive, send_charging_401)
+        await self.app(scope, receive, send_refunding_valid)
 
-    def _bucket(self, key: str) -> _Bucket:
+    def _bucket(self, key: tuple[str, str]) -> _Bucket:
         """The bucket of ``key`` refilled to now (a full one when first seen)."""
         now = clock()
         bucket = self._buckets.get(key)
@@ -119,14 +121,12 @@ class AnonymousRateLimitMiddleware:
             self.burst, bucket.tokens + (now - bucket.stamp) * self.rate
         )
         bucket.stamp = now
-        if bucket.tokens >= self.burst:
-            bucket.guessing = False
         return bucket
 
     def _retry_after(self, bucket: _Bucket) -> int:
         return max(1, math.ceil((1.0 - bucket.tokens) / self.rate))
 
-    def _take(self, key: str) -> int | None:
+    def _take(self, key: tuple[str, str]) -> int | None:
         """Take a token: None when granted, else the seconds until one is there."""
         bucket = self._bucket(key)
         if bucket.tokens >= 1.0:
@@ -134,27 +134,16 @@ class AnonymousRateLimitMiddleware:
             return None
         return self._retry_after(bucket)
 
-    def _check_credentials(self, key: str) -> int | None:
-        """Refuse credentials only from an address whose 401s emptied its bucket."""
-        if key not in self._buckets:  # valid callers leave no entries behind
-            return None
+    def _refund(self, key: tuple[str, str]) -> None:
         bucket = self._bucket(key)
-        if bucket.guessing and bucket.tokens < 1.0:
-            return self._retry_after(bucket)
-        return None
-
-    def _charge_failure(self, key: str) -> None:
-        bucket = self._bucket(key)
-        bucket.tokens = max(0.0, bucket.tokens - 1.0)
-        bucket.guessing = True
+        bucket.tokens = min(self.burst, bucket.tokens + 1.0)
 
 
 def _authenticated(scope: Scope) -> bool:
     """Whether the credentials of the request were checked and found valid.
 
-    Routes that never look at credentials (the landing page, ``/map``, static files)
-    leave no principal: made-up credentials there are charged like a 401, so they
-    cannot carry a flood past the anonymous limit.
+    Every route checks credentials that are sent (an app-wide dependency); static
+    files and unknown paths do not, so credentials there are not refunded.
     """
     principal = scope.get("state", {}).get("principal")
     return (

@@ -158,9 +158,11 @@ def check_value(column: Column[Any], value: Any) -> Any:
         return None
     kind = column.type
 
+    given = value  # as sent: the refusal describes it, not a conversion of it
+
     def refuse(expected: str) -> InvalidParameterError:
         return InvalidParameterError(
-            f"{name}: expected {expected}, got {_describe(value)}", parameter=name
+            f"{name}: expected {expected}, got {_describe(given)}", parameter=name
         )
 
     if isinstance(kind, Boolean):
@@ -220,7 +222,10 @@ def check_value(column: Column[Any], value: Any) -> Any:
 
 
 def _describe(value: Any) -> str:
-    text = orjson.dumps(value).decode()
+    try:
+        text = orjson.dumps(value).decode()
+    except TypeError:  # e.g. an integer beyond 64 bits, which orjson does not write
+        text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
 

@@ -30,6 +30,14 @@ from gis.sql.tiles import dataset_tile_sql, tile_fields, tile_sql, versioned
 from gis.tms import TileRef, srid_of, tile, tile_matrix_sets
 
 router = APIRouter()
+
+
+def tiled_fields(layer: VectorLayer, principal: Principal) -> list[Field]:
+    """The properties a tile of ``layer`` may carry for ``principal`` at full detail
+    (never personal or derived ones: ``gis.sql.tiles.tile_fields``)."""
+    return tile_fields(layer, layer.visible_fields(principal), layer.tiles.detail_zoom)
+
+
 MVT = "application/vnd.mapbox-vector-tile"
 JSON = "application/json"
 TILEJSON = "application/vnd.mapbox.tile+json"
@@ -136,7 +144,7 @@ async def _tileset_doc(
                     "type": "object",
                     "properties": {
                         f.name: {"title": f.title.en}
-                        for f in la.visible_fields(principal)
+                        for f in tiled_fields(la, principal)
                     },
                 },
             }
@@ -199,7 +207,7 @@ async def _tilejson(
                 "description": la.title.en,
                 "minzoom": la.tiles.minzoom,
                 "maxzoom": la.tiles.maxzoom,
-                "fields": {f.name: f.title.en for f in la.visible_fields(principal)},
+                "fields": {f.name: f.title.en for f in tiled_fields(la, principal)},
             }
             for la in layers
         ],

@@ -135,7 +135,9 @@ def upgrade() -> None:
         END $$;
         REVOKE EXECUTE ON FUNCTION audit_layer_write() FROM PUBLIC;
 
-        GRANT SELECT, INSERT ON audit_log TO dothi_api;
+        -- only what a read statement records; who, when and how come from the
+        -- defaults (the claims, the clock, the session), never from the API
+        GRANT SELECT, INSERT (action, layer, feature_ids) ON audit_log TO dothi_api;
         ALTER TABLE audit_log ENABLE ROW LEVEL SECURITY;
         ALTER TABLE audit_log FORCE ROW LEVEL SECURITY;
         CREATE POLICY audit_log_owner ON audit_log
@@ -146,6 +148,23 @@ def upgrade() -> None:
             WITH CHECK (action = 'read_personal');
         """
     )
+    # the personal tables follow the ward predicate too, and the auditor (who reads
+    # the trail, not the data) loses the access 0006 gave it
+    op.execute("DROP POLICY land_user_by_claims ON land_user")
+    op.execute("DROP POLICY land_certificate_by_claims ON land_certificate")
+    op.execute(
+        "CREATE POLICY land_certificate_by_claims ON land_certificate FOR SELECT "
+        f"TO dothi_api USING ({CLAIMED_ROLES} && ARRAY['admin']::text[] OR "
+        f"({CLAIMED_ROLES} && ARRAY['land_officer']::text[] AND EXISTS ("
+        "SELECT 1 FROM land_parcel p WHERE p.id = land_certificate.parcel_id "
+        f"AND p.ward_code = ANY({CLAIMED_WARDS}))))"
+    )
+    op.execute(
+        "CREATE POLICY land_user_by_claims ON land_user FOR SELECT TO dothi_api "
+        f"USING ({CLAIMED_ROLES} && ARRAY['admin']::text[] OR "
+        f"({CLAIMED_ROLES} && ARRAY['land_officer']::text[] AND EXISTS ("
+        "SELECT 1 FROM land_certificate c WHERE c.land_user_id = land_user.id)))"
+    )  # land_certificate's own policy scopes that EXISTS to the claimed wards
     for table, (creators, writers, scoped) in WRITE_POLICY.items():
         for event, rows in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
             name = f"{table}_audit_{event.lower()}"
@@ -186,6 +205,12 @@ def downgrade() -> None:
             op.execute(f"DROP POLICY {table}_api_read ON {table}")
             op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
         op.execute(f"REVOKE INSERT, UPDATE, DELETE ON {table} FROM dothi_api")
+    for table in ("land_user", "land_certificate"):
+        op.execute(f"DROP POLICY {table}_by_claims ON {table}")
+        op.execute(
+            f"CREATE POLICY {table}_by_claims ON {table} FOR SELECT TO dothi_api "
+            f"USING ({CLAIMED_ROLES} && ARRAY['land_officer', 'admin', 'auditor'])"
+        )
     op.execute("DROP FUNCTION audit_layer_write()")
     op.execute("ALTER FUNCTION bump_layer_version() SECURITY INVOKER RESET search_path")
     op.execute("DELETE FROM layer_version WHERE table_name = 'audit_log'")

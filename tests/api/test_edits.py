@@ -180,6 +180,9 @@ BAD_BODIES: list[tuple[str, Any, dict[str, str], int, str]] = [
     ("string for integer", parcel(sheet_no="7"), {}, 400, "sheet_no: expected an integer"),
     ("bool for integer", parcel(sheet_no=True), {}, 400, "sheet_no: expected an integer"),
     ("integer overflow", parcel(sheet_no=2**40), {}, 400, "32 bits"),
+    ("float overflow", parcel(sheet_no=1e30), {}, 400, "32 bits"),
+    ("beyond 64 bits", parcel(map_scale=2**64), {}, 400, "32 bits"),
+    ("huge float", parcel(sheet_no=1e300), {}, 400, "32 bits"),
     ("fraction for integer", parcel(sheet_no=1.5), {}, 400, "sheet_no"),
     ("numeric overflow", parcel(area_legal_m2=1e12), {}, 400, "area_legal_m2"),
     ("not a date", parcel(valid_from="31/12/2024"), {}, 400, "valid_from"),
@@ -407,3 +410,36 @@ def test_options_of_a_hidden_layer_are_absent(client: TestClient) -> None:
     admin = bearer("admin")
     r = client.options("/collections/cameras/items", headers=admin)
     assert r.headers["Allow"] == "GET, OPTIONS, POST"
+
+
+def test_html_shows_personal_values_readably_to_whom_may_read_them(
+    client: TestClient, city: str
+) -> None:
+    pid, name = _sql(
+        city,
+        "SELECT c.parcel_id, u.full_name FROM land_certificate c "
+        "JOIN land_user u ON u.id = c.land_user_id WHERE c.status = 'valid' LIMIT 1",
+    )[0]
+    page = client.get(f"{PARCELS}/{pid}?f=html", headers=bearer("admin"))
+    assert page.status_code == 200
+    assert page.headers["Cache-Control"] == "private, no-store"
+    assert {"Authorization", "X-API-Key"} <= {
+        v.strip() for v in page.headers["Vary"].split(",")
+    }
+    assert name in page.text  # Vietnamese as written inside the JSON cell
+    assert name not in client.get(f"{PARCELS}/{pid}?f=html").text
+
+
+def test_tile_metadata_never_lists_personal_fields(client: TestClient) -> None:
+    admin = bearer("admin")
+    tilejson = client.get(
+        "/collections/land_parcels/tiles/WebMercatorQuad?f=tilejson", headers=admin
+    ).json()
+    fields = tilejson["vector_layers"][0]["fields"]
+    assert "parcel_no" in fields
+    assert not {"land_users", "certificates"} & set(fields)
+    tileset = client.get(
+        "/collections/field_reports/tiles/WebMercatorQuad", headers=admin
+    ).json()
+    schema = tileset["layers"][0]["propertiesSchema"]["properties"]
+    assert "category" in schema and "reporter" not in schema

@@ -24,6 +24,15 @@ def api_conn(db_url: str):  # type: ignore[no-untyped-def]
             "INSERT INTO land_user (kind, full_name) VALUES ('individual', 'A')"
         )
         owner.execute(
+            "INSERT INTO land_parcel (ward_code, sheet_no, parcel_no, land_use, geom) "
+            "VALUES ('22945', 1, 1, 'ODT', ST_Multi(ST_Buffer(ST_SetSRID("
+            "ST_MakePoint(108.1, 10.93), 4326), 0.0001)))"
+        )
+        owner.execute(
+            "INSERT INTO land_certificate (parcel_id, land_user_id, serial_no) "
+            "SELECT p.id, u.id, 'SN-1' FROM land_parcel p, land_user u"
+        )
+        owner.execute(
             "INSERT INTO app_user (username, password_hash) VALUES ('lan', 'x')"
         )
     with psycopg.connect(libpq_url(db_url), autocommit=True) as conn:
@@ -60,11 +69,17 @@ def test_claims_open_what_the_role_may_read(api_conn) -> None:  # type: ignore[n
         )
         assert _count(api_conn, "camera") == 1
         assert _count(api_conn, "land_user") == 0
-    with api_conn.transaction():
-        api_conn.execute(
-            "SELECT set_config('dothi.roles', 'public,land_officer', true)"
-        )
+    with api_conn.transaction():  # a land officer: the land users of its wards
+        _claims(api_conn, "public,land_officer", "22945")
         assert _count(api_conn, "land_user") == 1
+        assert _count(api_conn, "land_certificate") == 1
+    with api_conn.transaction():
+        _claims(api_conn, "public,land_officer", "22924")
+        assert _count(api_conn, "land_user") == 0
+        assert _count(api_conn, "land_certificate") == 0
+    with api_conn.transaction():  # the auditor reads the trail, not the data
+        _claims(api_conn, "public,auditor")
+        assert _count(api_conn, "land_user") == 0
     assert _count(api_conn, "camera") == 0  # claims end with the transaction
     with api_conn.transaction():
         api_conn.execute("SELECT set_config('dothi.authenticating', 'on', true)")
@@ -152,7 +167,7 @@ def test_every_write_is_audited_and_only_the_auditor_reads_it(api_conn) -> None:
         _claims(api_conn, "public,auditor")
         rows = api_conn.execute(
             "SELECT action, layer, feature_ids, subject, roles, db_user "
-            "FROM audit_log WHERE layer = 'land_parcels'"
+            "FROM audit_log WHERE layer = 'land_parcels' AND subject IS NOT NULL"
         ).fetchall()
         assert rows == [
             ("create", "land_parcels", [fid], "lan", "public,land_officer", "dothi")
@@ -167,6 +182,13 @@ def test_every_write_is_audited_and_only_the_auditor_reads_it(api_conn) -> None:
                 "INSERT INTO audit_log (action, layer, feature_ids) "
                 "VALUES ('delete', 'land_parcel', '{1}')"
             )
+    # who and when are never the API's to write
+    with api_conn.transaction(), pytest.raises(psycopg.errors.InsufficientPrivilege):
+        api_conn.execute(
+            "INSERT INTO audit_log (action, layer, feature_ids, subject, at) "
+            "VALUES ('read_personal', 'land_parcels', '{1}', 'someone', "
+            "'2020-01-01')"
+        )
 
 
 def _revision(name: str) -> Any:
