@@ -48,7 +48,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.dml import ReturningDelete, ReturningInsert, ReturningUpdate
 
-from gis.errors import InvalidParameterError, LimitExceededError
+from gis.errors import ForbiddenError, InvalidParameterError, LimitExceededError
 from gis.layer import VectorLayer
 
 Operation = Literal["create", "replace", "update"]
@@ -72,6 +72,8 @@ class FeatureEdit:
     values: dict[str, Any]
     wkb: bytes | None
     srid: int
+    # properties the writer may not set: left to their default, or as they are
+    kept: frozenset[str] = frozenset()
 
 
 def writable_columns(layer: VectorLayer) -> tuple[str, ...]:
@@ -89,11 +91,14 @@ def parse_feature(
     srid: int,
     lonlat: bool,
     feature_id: int | None = None,
+    roles: frozenset[str] = frozenset(),
 ) -> FeatureEdit:
     """Check a GeoJSON Feature (``create``/``replace``) or a merge patch (``update``).
 
     Raises
     ------
+    ForbiddenError
+        A property that none of ``roles`` may set (``Field.set_by``).
     InvalidParameterError
         Not JSON, not a Feature, an unknown property, a value that does not fit its
         column, a missing required value, a geometry of the wrong type, invalid or
@@ -117,10 +122,21 @@ def parse_feature(
     if not isinstance(props, dict):
         raise InvalidParameterError("properties: expected an object", parameter="body")
     values = _check_properties(layer, props, operation)
+    held = frozenset(
+        f.name for f in layer.fields if f.set_by is not None and not roles & f.set_by
+    )
+    if sent := sorted(held & set(props)):
+        f = layer.field(sent[0])
+        assert f is not None and f.set_by is not None
+        raise ForbiddenError(
+            f"{f.name}: set by {', '.join(sorted(f.set_by))} only", parameter=f.name
+        )
+    for name in held:  # a new feature gets their defaults; a replace leaves them
+        values.pop(name, None)
     wkb = None
     if "geometry" in doc or operation != "update":
         wkb = _check_geometry(layer, doc.get("geometry"), srid, lonlat)
-    return FeatureEdit(values, wkb, srid)
+    return FeatureEdit(values, wkb, srid, held)
 
 
 def _check_properties(
@@ -350,7 +366,9 @@ def update_statement(
             {
                 name: literal_column("DEFAULT")
                 for name in writable_columns(layer)
-                if name not in edit.values and t.c[name].server_default is not None
+                if name not in edit.values
+                and name not in edit.kept
+                and t.c[name].server_default is not None
             }
         )
     if "updated_at" in t.c:

@@ -72,7 +72,8 @@ class Field:
     from other tables (e.g. a parcel's land users). ``sql`` is catalogue text that may
     name the layer's table; derived fields are read-only and can be neither filtered
     nor sorted on. ``personal`` marks personal data (Law 91/2025): readable only by
-    the roles in ``Access.personal``, and every read of it is audited.
+    the roles in ``Access.personal``, and every read of it is audited. ``set_by``
+    narrows who may write the field.
     """
 
     name: str
@@ -81,6 +82,9 @@ class Field:
     sortable: bool = True
     personal: bool = False
     sql: str | None = None
+    # the roles that may set the field (None: every role that may write the layer),
+    # e.g. only the operations centre sets a citizen report's handling status
+    set_by: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         if self.sql is not None and (self.queryable or self.sortable):

@@ -55,6 +55,9 @@ contact = Table(
     comment="Reporter contact. Personal data: restricted.",
 )
 
+# a report's handling is the operations centre's: citizens report, they do not close
+HANDLERS = frozenset({"ioc_operator", "admin"})
+
 # read through field_report_contact's row-level security (empty without the claims)
 REPORTER_SQL = """SELECT json_build_object('name', c.reporter_name, 'phone', c.phone,
 'email', c.email) FROM field_report_contact c WHERE c.report_id = field_report.id"""
@@ -73,11 +76,13 @@ LAYER = VectorLayer(
         Field("report_code", Label("Mã phản ánh", "Report code")),
         Field("category", Label("Lĩnh vực", "Category")),
         Field("description", Label("Nội dung", "Description")),
-        Field("status", Label("Trạng thái", "Status")),
+        Field("status", Label("Trạng thái", "Status"), set_by=HANDLERS),
         Field("received_at", Label("Thời điểm tiếp nhận", "Received at")),
-        Field("deadline_at", Label("Hạn xử lý", "Deadline")),
-        Field("resolved_at", Label("Thời điểm hoàn thành", "Resolved at")),
-        Field("assigned_unit", Label("Đơn vị xử lý", "Assigned unit")),
+        Field("deadline_at", Label("Hạn xử lý", "Deadline"), set_by=HANDLERS),
+        Field(
+            "resolved_at", Label("Thời điểm hoàn thành", "Resolved at"), set_by=HANDLERS
+        ),
+        Field("assigned_unit", Label("Đơn vị xử lý", "Assigned unit"), set_by=HANDLERS),
         Field("ward_code", Label("Mã phường/xã", "Ward code")),
         personal_field("reporter", Label("Người phản ánh", "Reporter"), REPORTER_SQL),
     ),

@@ -69,7 +69,7 @@ def _feature_id(layer: VectorLayer, raw: str) -> int:
 
 
 async def _body(request: Request, media: tuple[str, ...], layer: VectorLayer,
-                operation: Operation,
+                operation: Operation, principal: Principal,
                 feature_id: int | None = None) -> FeatureEdit:  # fmt: skip
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind not in media:
@@ -84,6 +84,7 @@ async def _body(request: Request, media: tuple[str, ...], layer: VectorLayer,
         srid=crs.srid,
         lonlat=crs.lonlat,
         feature_id=feature_id,
+        roles=principal.roles,
     )
 
 
@@ -225,7 +226,7 @@ async def create_feature(
     """201 with the new feature's ``Location``."""
     reject_unknown(request, {"lang"})
     _allowed(principal, layer, create=True)
-    edit = await _body(request, FEATURE_MEDIA, layer, "create")
+    edit = await _body(request, FEATURE_MEDIA, layer, "create", principal)
     _check_wards(principal, layer, edit, create=True)
     fid = await _execute(request, layer, insert_statement(layer, edit))
     assert fid is not None  # INSERT ... RETURNING always returns the row
@@ -259,7 +260,7 @@ async def _change(request: Request, layer: VectorLayer, raw_id: str,
     _allowed(principal, layer, create=False)
     fid = _feature_id(layer, raw_id)
     media = PATCH_MEDIA if operation == "update" else FEATURE_MEDIA
-    edit = await _body(request, media, layer, operation, fid)
+    edit = await _body(request, media, layer, operation, principal, fid)
     _check_wards(principal, layer, edit, create=False)
     stmt = update_statement(layer, edit, fid, replace=operation == "replace")
     if await _execute(request, layer, stmt) is None:

@@ -443,3 +443,37 @@ def test_tile_metadata_never_lists_personal_fields(client: TestClient) -> None:
     ).json()
     schema = tileset["layers"][0]["propertiesSchema"]["properties"]
     assert "category" in schema and "reporter" not in schema
+
+
+def test_citizens_report_and_the_operations_centre_handles(
+    client: TestClient, city: str
+) -> None:
+    report = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [108.1, 10.93]},
+        "properties": {"report_code": "PA-CITIZEN-1", "category": "lighting",
+                       "description": "Đèn đường hỏng", "received_at": "2026-11-23T08:00:00"},
+    }  # fmt: skip
+    citizen = {**bearer("citizen"), **GEOJSON}
+    closed = {**report, "properties": {**report["properties"], "status": "resolved"}}
+    r = client.post("/collections/field_reports/items", content=json.dumps(closed),
+                    headers=citizen)  # fmt: skip
+    assert r.status_code == 403, r.text
+    assert "status: set by admin, ioc_operator only" in r.json()["detail"]
+    r = client.post("/collections/field_reports/items", content=json.dumps(report),
+                    headers=citizen)  # fmt: skip
+    assert r.status_code == 201, r.text
+    fid = int(r.headers["Location"].rsplit("/", 1)[1])
+    stored = _sql(city, "SELECT status, received_at AT TIME ZONE 'UTC' FROM field_report "
+                  "WHERE id = %s", fid)  # fmt: skip
+    assert stored[0][0] == "received"  # the column's default
+    assert stored[0][1].hour == 1  # 08:00 without an offset is Vietnam's time: 01 UTC
+    r = client.patch(f"/collections/field_reports/items/{fid}",
+                     content=json.dumps({"properties": {"status": "assigned",
+                                                        "assigned_unit": "Điện lực"}}),
+                     headers={**bearer("ioc_operator"),
+                              "Content-Type": "application/merge-patch+json"})  # fmt: skip
+    assert r.status_code == 204, r.text
+    assert _sql(city, "SELECT status FROM field_report WHERE id = %s", fid) == [
+        ("assigned",)
+    ]

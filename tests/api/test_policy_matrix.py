@@ -278,15 +278,23 @@ def _writes(w: World, layer: VectorLayer, principal: str, roles: set[str],
     creators = a.write if a.create is None else a.create
     may_create = readable and bool(roles & creators)
     may_write = readable and bool(roles & a.write)
-    body = w.bodies.get(
+    full = w.bodies.get(
         layer.id, {"type": "Feature", "geometry": None, "properties": {}}
     )
+    # fields only some writers may set (a report's handling): the others leave them out
+    held = {
+        f.name for f in layer.fields if f.set_by is not None and not roles & f.set_by
+    }
+    props = {k: v for k, v in full["properties"].items() if k not in held}
+    body = {**full, "properties": props}
     fid = w.sample[layer.id]
     seen = 204 if readable else 404
     cases = [  # what QGIS asks before it offers editing
         Case("options", "OPTIONS", base, seen, check="allow"),
         Case("options", "OPTIONS", f"{base}/{fid}", seen, check="allow"),
     ]
+    if may_create and held & set(full["properties"]):
+        cases.append(Case("set-by", "POST", base, 403, full))
     if may_create:  # its own new feature: created, replaced, updated, deleted
         cases.append(Case("create", "POST", base, 201, body, check="created"))
         own = "{created}"
