@@ -4,7 +4,16 @@ The contact is personal data: it lives in its own restricted table, so the publi
 collection cannot leak it by any column choice.
 """
 
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Table,
+    Text,
+    func,
+)
 
 from gis.layer import (
     Access,
@@ -33,7 +42,13 @@ table = Table(
     Column("description", Text, nullable=False),
     # received | assigned | in_progress | resolved | rejected
     Column("status", Text, nullable=False, server_default="received"),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    # when the centre received it: the server's clock unless a handler enters it
+    Column(
+        "received_at",
+        DateTime(timezone=True),
+        nullable=False,
+        server_default=func.now(),
+    ),
     Column("deadline_at", DateTime(timezone=True)),
     Column("resolved_at", DateTime(timezone=True)),
     Column("assigned_unit", Text),
@@ -77,7 +92,9 @@ LAYER = VectorLayer(
         Field("category", Label("Lĩnh vực", "Category")),
         Field("description", Label("Nội dung", "Description")),
         Field("status", Label("Trạng thái", "Status"), set_by=HANDLERS),
-        Field("received_at", Label("Thời điểm tiếp nhận", "Received at")),
+        Field(
+            "received_at", Label("Thời điểm tiếp nhận", "Received at"), set_by=HANDLERS
+        ),
         Field("deadline_at", Label("Hạn xử lý", "Deadline"), set_by=HANDLERS),
         Field(
             "resolved_at", Label("Thời điểm hoàn thành", "Resolved at"), set_by=HANDLERS

@@ -148,6 +148,8 @@ def upgrade() -> None:
             WITH CHECK (action = 'read_personal');
         """
     )
+    # a citizen's report is received when the server gets it, not when it says
+    op.execute("ALTER TABLE field_report ALTER COLUMN received_at SET DEFAULT now()")
     # the personal tables follow the ward predicate too, and the auditor (who reads
     # the trail, not the data) loses the access 0006 gave it
     op.execute("DROP POLICY land_user_by_claims ON land_user")
@@ -211,6 +213,7 @@ def downgrade() -> None:
             f"CREATE POLICY {table}_by_claims ON {table} FOR SELECT TO dothi_api "
             f"USING ({CLAIMED_ROLES} && ARRAY['land_officer', 'admin', 'auditor'])"
         )
+    op.execute("ALTER TABLE field_report ALTER COLUMN received_at DROP DEFAULT")
     op.execute("DROP FUNCTION audit_layer_write()")
     op.execute("ALTER FUNCTION bump_layer_version() SECURITY INVOKER RESET search_path")
     op.execute("DELETE FROM layer_version WHERE table_name = 'audit_log'")

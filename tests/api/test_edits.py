@@ -452,7 +452,7 @@ def test_citizens_report_and_the_operations_centre_handles(
         "type": "Feature",
         "geometry": {"type": "Point", "coordinates": [108.1, 10.93]},
         "properties": {"report_code": "PA-CITIZEN-1", "category": "lighting",
-                       "description": "Đèn đường hỏng", "received_at": "2026-11-23T08:00:00"},
+                       "description": "Đèn đường hỏng"},
     }  # fmt: skip
     citizen = {**bearer("citizen"), **GEOJSON}
     closed = {**report, "properties": {**report["properties"], "status": "resolved"}}
@@ -464,10 +464,14 @@ def test_citizens_report_and_the_operations_centre_handles(
                     headers=citizen)  # fmt: skip
     assert r.status_code == 201, r.text
     fid = int(r.headers["Location"].rsplit("/", 1)[1])
-    stored = _sql(city, "SELECT status, received_at AT TIME ZONE 'UTC' FROM field_report "
-                  "WHERE id = %s", fid)  # fmt: skip
-    assert stored[0][0] == "received"  # the column's default
-    assert stored[0][1].hour == 1  # 08:00 without an offset is Vietnam's time: 01 UTC
+    stored = _sql(city, "SELECT status, now() - received_at < interval '1 minute' "
+                  "FROM field_report WHERE id = %s", fid)  # fmt: skip
+    assert stored == [("received", True)]  # the defaults: received now, by the server
+    backdated = {**report, "properties": {**report["properties"],
+                                          "received_at": "2020-01-01T08:00:00"}}  # fmt: skip
+    r = client.post("/collections/field_reports/items", content=json.dumps(backdated),
+                    headers=citizen)  # fmt: skip
+    assert r.status_code == 403
     r = client.patch(f"/collections/field_reports/items/{fid}",
                      content=json.dumps({"properties": {"status": "assigned",
                                                         "assigned_unit": "Điện lực"}}),
@@ -477,3 +481,13 @@ def test_citizens_report_and_the_operations_centre_handles(
     assert _sql(city, "SELECT status FROM field_report WHERE id = %s", fid) == [
         ("assigned",)
     ]
+    # a handler may enter when a report came in; without an offset it is Vietnam's time
+    entered = {**report, "properties": {**report["properties"], "report_code": "PA-2",
+                                        "received_at": "2026-11-23T08:00:00"}}  # fmt: skip
+    r = client.post("/collections/field_reports/items", content=json.dumps(entered),
+                    headers={**bearer("ioc_operator"), **GEOJSON})  # fmt: skip
+    assert r.status_code == 201, r.text
+    fid = int(r.headers["Location"].rsplit("/", 1)[1])
+    utc = _sql(city, "SELECT received_at AT TIME ZONE 'UTC' FROM field_report "
+               "WHERE id = %s", fid)[0][0]  # fmt: skip
+    assert (utc.day, utc.hour) == (23, 1)
