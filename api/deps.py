@@ -90,6 +90,17 @@ def visible_layers(principal: Principal) -> list[VectorLayer]:
     return [layer for layer in CATALOGUE.values() if layer.access.can_read(principal)]
 
 
+def feature_id_of(layer: VectorLayer, raw: str) -> int:
+    """The feature id of a path, or 404 (ids are positive 64-bit integers)."""
+    try:
+        fid = int(raw)
+    except ValueError:
+        raise NotFoundError(f"no feature {raw!r} in {layer.id}") from None
+    if not 0 < fid < 2**63:
+        raise NotFoundError(f"no feature {raw!r} in {layer.id}")
+    return fid
+
+
 def reject_unknown(request: Request, allowed: set[str]) -> None:
     """/req/core/query-param-unknown: a parameter the operation lacks is a 400."""
     unknown = sorted(set(request.query_params) - allowed)

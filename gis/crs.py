@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
 from gis.errors import InvalidParameterError
 
@@ -74,6 +74,12 @@ def crs_uris(srids: tuple[int, ...]) -> list[str]:
     uris = [CRS84, EPSG_URI.format(4326)]
     uris += [EPSG_URI.format(s) for s in srids if s != 4326]
     return uris
+
+
+@lru_cache(maxsize=64)
+def transformer(source: int, target: int) -> Transformer:
+    """The PROJ transformation between two EPSG codes, x/easting first (cached)."""
+    return Transformer.from_crs(source, target, always_xy=True)
 
 
 @lru_cache(maxsize=256)

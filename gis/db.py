@@ -158,11 +158,6 @@ SET_CLAIMS = (
 )
 
 
-async def set_claims(conn: AsyncConnection[Any], claims: Claims) -> None:
-    """Set ``claims`` for the current transaction of ``conn``."""
-    await conn.execute(SET_CLAIMS, claims.settings())
-
-
 async def fetch_one(
     pool: AsyncConnectionPool,
     compiled: Compiled,

@@ -16,14 +16,12 @@ import datetime as dt
 import decimal
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Literal
 
 import orjson
 import shapely
 import shapely.ops
 import shapely.validation
-from pyproj import Transformer
 from shapely.geometry import shape
 from sqlalchemy import (
     BigInteger,
@@ -48,8 +46,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.dml import ReturningDelete, ReturningInsert, ReturningUpdate
 
+from gis.crs import transformer
 from gis.errors import ForbiddenError, InvalidParameterError, LimitExceededError
-from gis.layer import VectorLayer
+from gis.layer import SERVER_KEPT, VectorLayer, layer_family
 
 Operation = Literal["create", "replace", "update"]
 # the country's extent in lon/lat, islands included: anything outside is a wrong CRS,
@@ -57,12 +56,10 @@ Operation = Literal["create", "replace", "update"]
 VIETNAM_LONLAT = (102.0, 6.0, 118.0, 24.0)
 MAX_VERTICES = 100_000
 MAX_TEXT_CHARS = 10_000
-# kept by the server: sent back by clients that edit what they read (QGIS), ignored
-SERVER_KEPT = frozenset({"updated_at", "source_crs"})
 # a date-time without an offset is read as Vietnam's time (UTC+7, no DST)
 VIETNAM_TZ = dt.timezone(dt.timedelta(hours=7))
-_SINGLE_OF_MULTI = {"MultiPoint": "Point", "MultiLineString": "LineString",
-                    "MultiPolygon": "Polygon"}  # fmt: skip
+_SIMPLE_TYPES = ("Point", "LineString", "Polygon", "MultiPoint", "MultiLineString",
+                 "MultiPolygon")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -261,16 +258,21 @@ def _check_geometry(
         )
     try:
         geom = shape(geometry)
-    except (ValueError, TypeError, AttributeError, KeyError, IndexError):
-        raise InvalidParameterError(
-            "geometry: not a valid GeoJSON geometry", parameter="geometry"
-        ) from None
-    except shapely.errors.ShapelyError:
+    except (
+        ValueError, TypeError, AttributeError, KeyError, IndexError,
+        shapely.errors.ShapelyError,
+    ):  # fmt: skip
         raise InvalidParameterError(
             "geometry: not a valid GeoJSON geometry", parameter="geometry"
         ) from None
     wanted = layer.geometry_type
-    if geom.geom_type not in (wanted, _SINGLE_OF_MULTI.get(wanted)):
+    family, multi = layer_family(wanted)
+    sent = geom.geom_type
+    fits = sent in _SIMPLE_TYPES and layer_family(sent) in (
+        (family, multi),
+        (family, False),
+    )
+    if not fits:
         raise InvalidParameterError(
             f"geometry: expected a {wanted}, got a {geom.geom_type}",
             parameter="geometry",
@@ -305,17 +307,12 @@ def _check_geometry(
     return bytes(shapely.to_wkb(geom))
 
 
-@lru_cache(maxsize=32)
-def _to_lonlat(srid: int) -> Transformer:
-    return Transformer.from_crs(srid, 4326, always_xy=True)
-
-
 def _lonlat_bounds(
     srid: int, bounds: tuple[float, float, float, float]
 ) -> tuple[float, float, float, float]:
     if srid == 4326:
         return bounds
-    x1, y1, x2, y2 = _to_lonlat(srid).transform_bounds(*bounds, densify_pts=21)
+    x1, y1, x2, y2 = transformer(srid, 4326).transform_bounds(*bounds, densify_pts=21)
     return (x1, y1, x2, y2)
 
 

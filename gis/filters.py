@@ -55,7 +55,7 @@ import numpy as np
 import shapely
 import shapely.geometry
 from geoalchemy2 import Geometry
-from pyproj import CRS, Transformer
+from pyproj import CRS
 from pyproj.exceptions import CRSError
 from sqlalchemy import (
     ARRAY,
@@ -83,6 +83,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
+from gis.crs import transformer
 from gis.errors import InvalidParameterError, LimitExceededError
 from gis.layer import Field, VectorLayer
 
@@ -697,11 +698,6 @@ def _crs_is_geographic(srid: int) -> bool:
         raise InvalidParameterError(
             f"filter-crs: EPSG:{srid} is not known", parameter="filter-crs"
         ) from None
-
-
-@lru_cache(maxsize=64)
-def _transformer(source: int, target: int) -> Transformer:
-    return Transformer.from_crs(source, target, always_xy=True)
 
 
 def _column_kind(column_type: TypeEngine[Any]) -> tuple[Kind, _Mag | None] | None:
@@ -1449,7 +1445,7 @@ class _Lowerer:
             self._check_lonlat(xy)
         target = self.layer.storage_srid
         if self.srid != target:
-            x, y = _transformer(self.srid, target).transform(xy[:, 0], xy[:, 1])
+            x, y = transformer(self.srid, target).transform(xy[:, 0], xy[:, 1])
             xy = np.column_stack([np.asarray(x), np.asarray(y)])
             if not np.isfinite(xy).all():
                 raise _invalid(

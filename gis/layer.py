@@ -20,6 +20,23 @@ GeometryType = Literal[
 PUBLIC = "public"  # the role every principal has, anonymous included
 
 
+# properties the database keeps (layers/columns.py): clients read them, never set them
+SERVER_KEPT = frozenset({"updated_at", "source_crs"})
+
+
+def layer_family(geometry_type: str) -> tuple[str, bool]:
+    """The family (point, line, polygon) of a geometry type and if it is multi.
+
+    Examples
+    --------
+    >>> layer_family("MultiLineString")
+    ('line', True)
+    """
+    multi = geometry_type.startswith("Multi")
+    base = geometry_type.removeprefix("Multi")
+    return {"Point": "point", "LineString": "line", "Polygon": "polygon"}[base], multi
+
+
 @dataclass(frozen=True)
 class Label:
     """A text in Vietnamese and English.
@@ -85,6 +102,9 @@ class Field:
     # the roles that may set the field (None: every role that may write the layer),
     # e.g. only the operations centre sets a citizen report's handling status
     set_by: frozenset[str] | None = None
+    # set by VectorLayer.visible_fields for a ward-scoped reader: the value is shown
+    # only on rows of the claimed wards
+    in_wards_only: bool = False
 
     def __post_init__(self) -> None:
         if self.sql is not None and (self.queryable or self.sortable):
@@ -245,6 +265,7 @@ class VectorLayer:
             sql=f"CASE WHEN {self.ward_condition()} THEN ({value}) END",
             queryable=False,
             sortable=False,
+            in_wards_only=True,
         )
 
     def ward_condition(self) -> str:
@@ -256,8 +277,7 @@ class VectorLayer:
 
     def personal_scoped(self, fields: Iterable[Field]) -> bool:
         """Whether ``fields`` show personal values only on the claimed wards' rows."""
-        condition = self.ward_condition()
-        return any(f.personal and f.sql and condition in f.sql for f in fields)
+        return any(f.personal and f.in_wards_only for f in fields)
 
     def reads_personal(self, fields: Iterable[Field]) -> bool:
         """Whether a response with ``fields`` carries personal data (audited)."""

@@ -21,8 +21,7 @@ from sqlalchemy import (
     Text,
 )
 
-from gis.edits import SERVER_KEPT
-from gis.layer import Field, VectorLayer
+from gis.layer import SERVER_KEPT, Field, VectorLayer
 
 JSON_SCHEMA = "https://json-schema.org/draft/2020-12/schema"
 

@@ -17,11 +17,17 @@ import psycopg
 from fastapi import APIRouter, Path, Request, Response
 from psycopg import errors as pg_errors
 
-from api.deps import LayerDep, PrincipalDep, claims_of, reject_unknown
+from api.deps import (
+    LayerDep,
+    PrincipalDep,
+    claims_of,
+    feature_id_of,
+    reject_unknown,
+)
 from api.links import base_url
 from gis.auth import AuthenticationError
 from gis.crs import CRS84, parse_crs
-from gis.db import set_claims
+from gis.db import fetch_one
 from gis.edits import (
     FeatureEdit,
     Operation,
@@ -56,16 +62,6 @@ def _allowed(principal: Principal, layer: VectorLayer, *, create: bool) -> None:
         raise AuthenticationError("sign in to edit this layer")
     verb = "add features to" if create else "change features of"
     raise ForbiddenError(f"your roles may not {verb} {layer.id}")
-
-
-def _feature_id(layer: VectorLayer, raw: str) -> int:
-    try:
-        fid = int(raw)
-    except ValueError:
-        raise NotFoundError(f"no feature {raw!r} in {layer.id}") from None
-    if not 0 < fid < 2**63:
-        raise NotFoundError(f"no feature {raw!r} in {layer.id}")
-    return fid
 
 
 async def _body(request: Request, media: tuple[str, ...], layer: VectorLayer,
@@ -104,15 +100,13 @@ def _check_wards(principal: Principal, layer: VectorLayer, edit: FeatureEdit,
 
 async def _execute(request: Request, layer: VectorLayer, stmt: Any) -> int | None:
     """Run one write under the claims; the new or touched id, or None."""
-    compiled = compile_statement(stmt)
-    claims = claims_of(request)
-    assert claims is not None  # writers are signed in (_allowed)
     try:
-        async with request.app.state.pool.connection() as conn, conn.transaction():
-            await set_claims(conn, claims)
-            row = await (
-                await conn.execute(compiled.sql, compiled.values({}))
-            ).fetchone()
+        row = await fetch_one(
+            request.app.state.pool,
+            compile_statement(stmt),
+            {},
+            claims=claims_of(request),
+        )
     except psycopg.Error as exc:
         raise _write_error(layer, exc, deleting=stmt.is_delete) from None
     return None if row is None else int(row[0])
@@ -171,14 +165,13 @@ async def _absent_or_forbidden(
     """No row touched: 404 when the feature does not exist, 403 when it is not the
     caller's to change (another ward)."""
     table = layer.table
-    exists = compile_statement(
-        table.select().with_only_columns(table.c.id).where(table.c.id == fid)
+    exists = table.select().with_only_columns(table.c.id).where(table.c.id == fid)
+    row = await fetch_one(
+        request.app.state.pool,
+        compile_statement(exists),
+        {},
+        claims=claims_of(request),
     )
-    claims = claims_of(request)
-    assert claims is not None
-    async with request.app.state.pool.connection() as conn, conn.transaction():
-        await set_claims(conn, claims)
-        row = await (await conn.execute(exists.sql, exists.values({}))).fetchone()
     if row is None:
         return NotFoundError(f"no feature {fid} in {layer.id}")
     return ForbiddenError(f"feature {fid} of {layer.id} is outside what you may edit")
@@ -258,7 +251,7 @@ async def _change(request: Request, layer: VectorLayer, raw_id: str,
                   operation: Operation) -> Response:  # fmt: skip
     reject_unknown(request, {"lang"})
     _allowed(principal, layer, create=False)
-    fid = _feature_id(layer, raw_id)
+    fid = feature_id_of(layer, raw_id)
     media = PATCH_MEDIA if operation == "update" else FEATURE_MEDIA
     edit = await _body(request, media, layer, operation, principal, fid)
     _check_wards(principal, layer, edit, create=False)
@@ -283,7 +276,7 @@ async def delete_feature(
     """204 when deleted."""
     reject_unknown(request, {"lang"})
     _allowed(principal, layer, create=False)
-    fid = _feature_id(layer, feature_id)
+    fid = feature_id_of(layer, feature_id)
     if await _execute(request, layer, delete_statement(layer, fid)) is None:
         raise await _absent_or_forbidden(request, layer, fid)
     return Response(status_code=204, headers=NO_STORE)

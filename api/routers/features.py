@@ -17,6 +17,7 @@ from api.deps import (
     PrincipalDep,
     SettingsDep,
     claims_of,
+    feature_id_of,
     reject_unknown,
 )
 from api.links import base_url, link, with_query
@@ -147,7 +148,8 @@ def _cache_headers(
         "ETag": etag,
         "Content-Crs": f"<{crs_uri}>",
         "Cache-Control": "public, max-age=60" if public else "private, no-store",
-        "Vary": "Accept, Accept-Language, Authorization",
+        # the credentials are added to Vary for every answer (api.app)
+        "Vary": "Accept, Accept-Language",
     }
     if row.changed_at is not None:
         headers["Last-Modified"] = _http_date(row.changed_at)
@@ -365,12 +367,7 @@ async def get_feature(
     reject_unknown(request, {"f", "lang", "crs", "properties", "skipGeometry"})
     query = parse_items_query(request, layer, fields, settings)
     fmt = negotiation.choose(request, ("geojson", "html"))
-    try:
-        fid = int(feature_id)
-    except ValueError:
-        raise NotFoundError(f"no feature {feature_id!r} in {layer.id}") from None
-    if not -(2**63) <= fid < 2**63:
-        raise NotFoundError(f"no feature {feature_id!r} in {layer.id}")
+    fid = feature_id_of(layer, feature_id)
     compiled, values = item_sql(layer, query, _selected(fields, query), fid)
     found = await fetch_one(
         request.app.state.pool,

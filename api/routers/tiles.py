@@ -437,7 +437,6 @@ async def _tile_response(
             if public
             else "private, no-store"
         ),
-        "Vary": "Authorization",
         "X-Cache": state,
     }
     inm = request.headers.get("if-none-match")

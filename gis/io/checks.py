@@ -18,12 +18,12 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from gis.crs import DEPRECATED_VN2000_SRIDS, VN2000_SRIDS
+from gis.crs import DEPRECATED_VN2000_SRIDS, VN2000_SRIDS, transformer
 from gis.errors import ImportRejectedError
-from gis.layer import GeometryType
+from gis.layer import GeometryType, layer_family
 
 # deprecated VN-2000 TM-3 codes (false easting and northing swapped: x_0=0,
 # y_0=500000) and the code that replaces each, same zone and central meridian
@@ -58,19 +58,6 @@ _TYPE_NAMES = {
     6: "MultiPolygon",
     7: "GeometryCollection",
 }
-
-
-def layer_family(geometry_type: GeometryType) -> tuple[str, bool]:
-    """The family (point, line, polygon) of a layer geometry type and if it is multi.
-
-    Examples
-    --------
-    >>> layer_family("MultiLineString")
-    ('line', True)
-    """
-    multi = geometry_type.startswith("Multi")
-    base = geometry_type.removeprefix("Multi")
-    return {"Point": "point", "LineString": "line", "Polygon": "polygon"}[base], multi
 
 
 def resolve_crs(
@@ -160,11 +147,6 @@ def _crs_name(code: int) -> str:
 
 
 @lru_cache(maxsize=64)
-def _to_lonlat(code: int) -> Transformer:
-    return Transformer.from_crs(code, 4326, always_xy=True)
-
-
-@lru_cache(maxsize=64)
 def _area(code: int) -> tuple[float, float, float, float]:
     """The CRS's area of use in lon/lat, widened by the margin (world if unknown)."""
     aou = CRS.from_epsg(code).area_of_use
@@ -179,7 +161,7 @@ def _inside(
 ) -> npt.NDArray[np.bool_]:
     """Which (x, y) (in the CRS's easting/longitude-first order) fit its area."""
     with np.errstate(invalid="ignore"):
-        lon, lat = _to_lonlat(code).transform(x, y, errcheck=False)
+        lon, lat = transformer(code, 4326).transform(x, y, errcheck=False)
     lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
     w, s, e, n = _area(code)
     ok: npt.NDArray[np.bool_] = np.isfinite(lon) & np.isfinite(lat)

@@ -51,7 +51,6 @@ from gis.errors import ImportRejectedError
 from gis.io.checks import (
     check_axes,
     fit_geometries,
-    layer_family,
     looks_like_lonlat,
     resolve_crs,
     swap_axes,
@@ -59,7 +58,7 @@ from gis.io.checks import (
 from gis.io.mapping import ColumnPlan, resolve_mapping
 from gis.io.report import ImportReport, RejectedRow
 from gis.io.source import Source, read_source
-from gis.layer import VectorLayer
+from gis.layer import VectorLayer, layer_family
 
 _Cursor = psycopg.Cursor[TupleRow]
 STAGING = "dothi_import_rows"

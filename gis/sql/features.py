@@ -255,9 +255,9 @@ def build_items(
         "html": html_feature,
     }
     payload = [render[encoding](layer, query, fields).label("f"), t.c.id]
-    scoped = layer.personal_scoped(fields)
-    if scoped:  # which rows showed personal values, for the audit
-        payload.append(literal_column(layer.ward_condition()).label("in_scope"))
+    personal_if = _personal_shown(layer, fields)
+    if personal_if:  # which rows showed personal values, for the audit
+        payload.append(and_(*personal_if).label("in_scope"))
     mapped = encoding == "html" and layer.geometry_type is not None
     if mapped:  # the page's map is drawn in Web Mercator
         payload.append(func.ST_Transform(t.c.geom, literal_column("3857")).label("g"))
@@ -308,7 +308,7 @@ def build_items(
     stmt = select(*columns).select_from(numbered)
     if layer.reads_personal(fields):
         shown_ids = select(func.array_agg(numbered.c.id)).where(
-            in_page, *([numbered.c.in_scope] if scoped else [])
+            in_page, *([numbered.c.in_scope] if personal_if else [])
         )
         stmt = stmt.add_cte(_audit_insert(layer, shown_ids))
     return stmt
@@ -439,18 +439,22 @@ def build_item(
     ).where(t.c.id == fid)
     if layer.reads_personal(fields):
         found = select(func.array_agg(t.c.id)).where(
-            t.c.id == fid,
-            *(
-                [literal_column(layer.ward_condition())]
-                if layer.personal_scoped(fields)
-                else []
-            ),
+            t.c.id == fid, *_personal_shown(layer, fields)
         )
         stmt = stmt.add_cte(_audit_insert(layer, found))
     return stmt
 
 
 AUDIT_LOG = table("audit_log", column("action"), column("layer"), column("feature_ids"))
+
+
+def _personal_shown(
+    layer: VectorLayer, fields: Sequence[Field]
+) -> list[ColumnElement[bool]]:
+    """The condition on a row for its personal values to be shown (none: always)."""
+    if layer.personal_scoped(fields):
+        return [literal_column(layer.ward_condition())]
+    return []
 
 
 def _audit_insert(layer: VectorLayer, ids: Select[Any]) -> Any:

@@ -258,6 +258,8 @@ def test_conflicts_and_ids(client: TestClient, city: str) -> None:
 def test_an_edit_is_seen_by_the_next_read(client: TestClient) -> None:
     fid = _create(client, parcel(parcel_no=9))
     first = client.get(f"{PARCELS}/{fid}")
+    vary = {v.strip() for v in first.headers["Vary"].split(",")}
+    assert {"Accept", "Accept-Language", "Authorization", "X-API-Key"} <= vary
     r = client.patch(f"{PARCELS}/{fid}", content=json.dumps({"properties": {"address": "B"}}),
                      headers={**OFFICER, "Content-Type": "application/merge-patch+json"})  # fmt: skip
     assert r.status_code == 204

@@ -181,6 +181,9 @@ def test_the_cache_never_crosses_principals(city_url: str) -> None:
     assert b"cameras" in secret.content
     assert b"cameras" not in public.content
     assert secret.headers["Cache-Control"].startswith("private")
+    assert {"Authorization", "X-API-Key"} <= {
+        v.strip() for v in public.headers["Vary"].split(",")
+    }
 
 
 def test_styles_in_three_encodings(client: Any) -> None:
