@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.cors import CORSMiddleware
@@ -14,8 +15,13 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import problems
-from api.deps import get_principal
-from api.limits import AnonymousRateLimitMiddleware, BodyLimitMiddleware
+from api.deps import get_principal, no_nul_in_query
+from api.limits import (
+    AnonymousRateLimitMiddleware,
+    BodyLimitMiddleware,
+    sign_in_buckets,
+)
+from api.links import TrustedHostMiddleware
 from api.routers import (
     collections,
     common,
@@ -27,6 +33,8 @@ from api.routers import (
     tiles,
 )
 from api.security import BasicCache
+from api.server import ConcurrencyLimitMiddleware
+from api.stats import StatsStore
 from gis.auth_jwt import JwtVerifier
 from gis.cache import ByteLRU, RedisCache, TileCache
 from gis.db import open_pool
@@ -65,12 +73,17 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
         app.state.pool = await open_pool(database_url, settings)
         app.state.database_url = database_url
         app.state.basic_cache = BasicCache()
+        app.state.sign_in_buckets = sign_in_buckets(settings.limits)
+        app.state.password_checks = anyio.CapacityLimiter(
+            settings.limits.password_checks
+        )
         app.state.jwt_verifier = jwt_verifier(settings)
-        app.state.stats_cache = {}
+        app.state.layer_stats = StatsStore(app.state.pool)
         app.state.tile_cache = tile_cache(settings)
         try:
             yield
         finally:
+            await app.state.layer_stats.close()
             await app.state.pool.close()
             if isinstance(app.state.tile_cache, RedisCache):
                 await app.state.tile_cache.close()
@@ -82,11 +95,12 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
         lifespan=lifespan,
         # every route checks credentials that are sent (401 when not valid), so made-up
         # ones cannot pass for a signed-in caller anywhere (see api.limits)
-        dependencies=[Depends(get_principal)],
+        dependencies=[Depends(no_nul_in_query), Depends(get_principal)],
         openapi_url=None,  # our own OpenAPI 3.0 document lives at /api
         docs_url=None,
         redoc_url=None,
-        root_path=settings.api.root_path,
+        # no root_path here (deprecated by FastAPI): TrustedHostMiddleware serves
+        # under settings.api.root_path as uvicorn's --root-path does
         # no OpenTelemetry unless a deployment configures it: it costs every request
         telemetry={
             "tracing": False,
@@ -97,12 +111,14 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
     )
     app.state.settings = settings
     problems.install(app)
-    # the last added runs first: RequestId > CORS > rate limit > body limit > GZip >
-    # routing, so a refusal costs no routing or body read, carries X-Request-Id, and
-    # a page on another origin can read a 429 (preflights are answered by CORS)
+    # the last added runs first: RequestId > CORS > concurrency cap > rate limit >
+    # body limit > GZip > routing, so a refusal costs no routing or body read, carries
+    # X-Request-Id, and a page on another origin can read a 429 or 503 (preflights
+    # are answered by CORS); a 503 when full takes no token of the rate limit
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(BodyLimitMiddleware, limits=settings.limits)
     app.add_middleware(AnonymousRateLimitMiddleware, limits=settings.limits)
+    app.add_middleware(ConcurrencyLimitMiddleware, limits=settings.http)
     # web maps on other origins read tiles, styles and features; no credentials
     app.add_middleware(
         CORSMiddleware,
@@ -111,6 +127,8 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
         expose_headers=["ETag", "Link", "Content-Crs", "Last-Modified", "Retry-After"],
     )
 
+    # an untrusted Host is refused before anything else runs (api.links)
+    app.add_middleware(TrustedHostMiddleware, api=settings.api)
     app.add_middleware(RequestIdMiddleware)
 
     app.include_router(common.router)

@@ -37,29 +37,47 @@ def resolve_database(
     cluster = EmbeddedCluster(data_dir, port=port)
     started = time.monotonic()
     server = cluster.start()
-    what = "started" if cluster.started_here else "reusing"
     _say(
-        f"dothi: {what} embedded PostgreSQL in {cluster.pgdata} on port "
+        f"dothi: {_how(cluster)} embedded PostgreSQL in {cluster.pgdata} on port "
         f"{cluster.port} ({time.monotonic() - started:.1f} s)"
     )
     return ensure_database(server, DATABASE), cluster
 
 
+def _how(cluster: EmbeddedCluster) -> str:
+    """How this process came by the cluster, and whether it will stop it."""
+    if cluster.started_here:
+        return "started"
+    if cluster.adopted:
+        return (
+            "adopting (found running, its dothi process gone; stopped when this "
+            "one ends)"
+        )
+    return (
+        f"reusing (run by dothi process {cluster.owner()}, which stops it; left "
+        "running)"
+    )
+
+
 def _serve(url: str, settings: Settings, host: str, port: int, workers: int) -> None:
-    import uvicorn
+    # uvicorn with the HTTP limits of settings.http (api.server); the workers build
+    # the app from the same DOTHI_* environment
+    from api.server import serve, server_config
 
     os.environ["DOTHI_DB__URL"] = url
+    # the bind address is one of the Host names the workers trust (api.links)
+    os.environ["DOTHI_API__HOST"] = host
     _say(f"dothi: serving {redact(url)} on http://{host}:{port}/")
-    uvicorn.run(
+    config = server_config(
         "api.app:app_from_env",
-        factory=True,
+        settings,
         host=host,
         port=port,
+        factory=True,
         workers=workers,
         log_level="info",
-        proxy_headers=True,
     )
-    del settings
+    serve(config)
 
 
 def cmd_serve(args: argparse.Namespace, *, demo: bool = False) -> int:
@@ -81,7 +99,7 @@ def cmd_serve(args: argparse.Namespace, *, demo: bool = False) -> int:
         if not args.no_serve:
             _serve(url, settings, args.host, args.port, args.workers)
     finally:
-        if cluster is not None and cluster.started_here:
+        if cluster is not None and cluster.owned:
             cluster.stop()
             _say("dothi: embedded PostgreSQL stopped")
     return 0
@@ -104,7 +122,7 @@ def cmd_db(args: argparse.Namespace) -> int:
         else:
             command.current(cfg, verbose=False)  # type: ignore[arg-type]
     finally:
-        if cluster is not None and cluster.started_here:
+        if cluster is not None and cluster.owned:
             cluster.stop()
     return 0
 
@@ -158,7 +176,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         )
         _out(report.summary())
     finally:
-        if cluster is not None and cluster.started_here:
+        if cluster is not None and cluster.owned:
             cluster.stop()
     return 0
 
@@ -204,7 +222,7 @@ def cmd_user(args: argparse.Namespace) -> int:
                     f"{'disabled' if u.disabled else ''}"
                 )
     finally:
-        if cluster is not None and cluster.started_here:
+        if cluster is not None and cluster.owned:
             cluster.stop()
     return 0
 
@@ -234,7 +252,7 @@ def cmd_key(args: argparse.Namespace) -> int:
                     f"{'revoked' if k.revoked_at else ''}"
                 )
     finally:
-        if cluster is not None and cluster.started_here:
+        if cluster is not None and cluster.owned:
             cluster.stop()
     return 0
 

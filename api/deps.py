@@ -10,14 +10,13 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
+from api.negotiation import LANGS, accept_language
 from api.security import authenticate
 from gis.db import Claims
-from gis.errors import NotFoundError, UnknownParameterError
+from gis.errors import InvalidParameterError, NotFoundError, UnknownParameterError
 from gis.layer import PUBLIC, Principal, VectorLayer
 from gis.settings import Settings
 from layers import CATALOGUE
-
-LANGS = ("vi", "en")
 
 
 async def get_settings(request: Request) -> Settings:
@@ -28,33 +27,29 @@ async def get_settings(request: Request) -> Settings:
 
 async def get_lang(request: Request) -> str:
     """``lang=`` first, then ``Accept-Language`` (q-values honoured), Vietnamese default."""
-    lang = request.query_params.get("lang")
-    if lang:
-        lang = lang.lower()[:2]
-        if lang not in LANGS:
-            raise UnknownParameterError(
+    if "lang" in request.query_params:
+        # exactly the OpenAPI's enum: an unknown (or empty) value is a 400
+        lang = request.query_params["lang"]
+        if not set(request.query_params.getlist("lang")) <= set(LANGS):
+            raise InvalidParameterError(
                 f"lang: supported languages are {', '.join(LANGS)}", parameter="lang"
             )
     else:
-        lang = _from_accept_language(request.headers.get("accept-language", ""))
+        lang = accept_language(request.headers.get("accept-language", ""))
     request.state.lang = lang
     return lang
 
 
-def _from_accept_language(header: str) -> str:
-    best, best_q = "vi", -1.0
-    for part in header.split(","):
-        tag, _, params = part.strip().partition(";")
-        q = 1.0
-        if params.strip().startswith("q="):
-            try:
-                q = float(params.strip()[2:])
-            except ValueError:
-                q = 0.0
-        code = tag.strip().lower()[:2]
-        if code in LANGS and q > best_q:
-            best, best_q = code, q
-    return best
+async def no_nul_in_query(request: Request) -> None:
+    """A NUL in a query parameter is a 400, for every route at once: PostgreSQL
+    text cannot hold one, and no parameter needs it."""
+    for name, value in request.query_params.multi_items():
+        if "\x00" in name or "\x00" in value:
+            shown = name.replace("\x00", "\\0")
+            raise InvalidParameterError(
+                f"{shown}: a query parameter may not contain the NUL character",
+                parameter=shown,
+            )
 
 
 async def get_principal(request: Request) -> Principal:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import status_problem
+from gis.db import metered
 from gis.settings import LimitSettings
 
 # the clock of the buckets; a module attribute so tests can move time on
@@ -41,19 +42,99 @@ class _Bucket:
     stamp: float
 
 
+class TokenBuckets:
+    """Token buckets by key, each refilled at ``rate`` a second up to ``burst``.
+
+    A key seen for the first time gets a full bucket; past ``max_keys`` the least
+    recently seen key is forgotten (its bucket would be full again after
+    ``burst / rate`` seconds anyway).
+    """
+
+    def __init__(self, *, rate: float, burst: float, max_keys: int = MAX_CLIENTS):
+        self.rate = rate
+        self.burst = burst
+        self.max_keys = max_keys
+        self.buckets: OrderedDict[object, _Bucket] = OrderedDict()
+
+    def _bucket(self, key: object) -> _Bucket:
+        """The bucket of ``key`` refilled to now (a full one when first seen)."""
+        now = clock()
+        bucket = self.buckets.get(key)
+        if bucket is None:
+            bucket = self.buckets[key] = _Bucket(self.burst, now)
+            while len(self.buckets) > self.max_keys:
+                self.buckets.popitem(last=False)
+            return bucket
+        self.buckets.move_to_end(key)
+        bucket.tokens = min(
+            self.burst, bucket.tokens + (now - bucket.stamp) * self.rate
+        )
+        bucket.stamp = now
+        return bucket
+
+    def take(self, key: object) -> int | None:
+        """Take a token: None when granted, else the seconds until one is there."""
+        if self.rate <= 0:
+            return None  # turned off
+        bucket = self._bucket(key)
+        if bucket.tokens >= 1.0 - 1e-6:  # charges are fractions: float tolerance
+            bucket.tokens -= 1.0
+            return None
+        return max(1, math.ceil((1.0 - bucket.tokens) / self.rate - 1e-6))
+
+    def refund(self, key: object) -> None:
+        """Give back a token taken for something that turned out to be fine."""
+        if self.rate <= 0:
+            return
+        bucket = self._bucket(key)
+        bucket.tokens = min(self.burst, bucket.tokens + 1.0)
+
+    def charge(self, key: object, tokens: float) -> None:
+        """Take ``tokens`` more for what a granted request turned out to cost.
+
+        The bucket may go below zero (its next request waits until it is refilled
+        past one token), down to ``-burst`` at most, so one huge cost is a bounded
+        wait rather than a debt without end.
+        """
+        if self.rate <= 0 or tokens <= 0:
+            return
+        bucket = self._bucket(key)
+        bucket.tokens = max(-self.burst, bucket.tokens - tokens)
+
+
+def sign_in_buckets(limits: LimitSettings) -> TokenBuckets:
+    """The per-address budget of password checks (``api.security`` spends it).
+
+    A check is reserved before it runs and given back when the password was right,
+    so only failures spend the budget, and concurrent guesses cannot run more
+    checks than the burst.
+    """
+    return TokenBuckets(
+        rate=limits.sign_in_rate_per_s, burst=float(limits.sign_in_burst)
+    )
+
+
 class AnonymousRateLimitMiddleware:
     """Per-process token buckets per client address: one for requests without
-    credentials, one for credentials that turn out not to be valid.
+    credentials, charged by what they cost, and one for credentials that turn out
+    not to be valid.
 
     A request without an ``Authorization`` or ``X-API-Key`` header (an empty value
-    counts as absent, as in ``api.security.authenticate``) takes a token of the
-    address's anonymous bucket; when none is left the answer is a 429 with
-    ``Retry-After``. A request with credentials reserves a token of the address's
-    *failures* bucket before it runs and gets it back when its credentials were valid:
-    guesses (401s, and made-up credentials on any route) run at the anonymous rate
-    at most, however many are sent at once, while valid keys and tokens are never
-    held back by the address's anonymous traffic and only hold a token while in
-    flight.
+    counts as absent, as in ``api.security.authenticate``) needs a token of the
+    address's anonymous bucket to start; when it ends it is charged one more token
+    per ``anonymous_db_ms_per_unit`` ms of database time its statements took
+    (``gis.db.metered``). So what one address may do is bounded by the work it
+    causes, not only by how often it asks: a download paging through a layer or a
+    crowd of phones behind one carrier address (CGNAT) asks often and cheaply and
+    is not refused below what the server can serve at all, while a flood of
+    thousands of requests a second, or queries that each take seconds, run dry and
+    get a 429 with ``Retry-After``.
+
+    A request with credentials reserves a token of the address's *failures* bucket
+    before it runs and gets it back when its credentials were valid: guesses (401s,
+    and made-up credentials on any route) run at that bucket's rate at most,
+    however many are sent at once, while valid keys and tokens are never held back
+    by the address's anonymous traffic and only hold a token while in flight.
 
     With several workers or replicas each has its own buckets, so the sustained rate
     an address gets is this rate times their number.
@@ -69,20 +150,27 @@ class AnonymousRateLimitMiddleware:
     ) -> None:
         self.app = app
         self.rate = limits.anonymous_rate_per_s
-        self.burst = float(limits.anonymous_burst)
-        self.max_clients = max_clients
-        self._buckets: OrderedDict[tuple[str, str], _Bucket] = OrderedDict()
+        self.db_ms_per_unit = limits.anonymous_db_ms_per_unit
+        self._limiter = TokenBuckets(
+            rate=self.rate, burst=float(limits.anonymous_burst), max_keys=max_clients
+        )
+        self._failures = TokenBuckets(
+            rate=limits.failed_credentials_rate_per_s,
+            burst=float(limits.failed_credentials_burst),
+            max_keys=max_clients,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.rate <= 0:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         address = client_key(scope)
         credentials = any(
             name in CREDENTIAL_HEADERS and value for name, value in scope["headers"]
         )
+        limiter = self._failures if credentials else self._limiter
         key = ("credentials" if credentials else "anonymous", address)
-        wait = self._take(key)
+        wait = limiter.take(key)
         if wait is not None:
             detail = (
                 "too many requests from this address without valid credentials; "
@@ -92,7 +180,14 @@ class AnonymousRateLimitMiddleware:
             await response(scope, receive, send)
             return
         if not credentials:
-            await self.app(scope, receive, send)
+            if self.rate <= 0:
+                await self.app(scope, receive, send)
+                return
+            with metered() as spent:
+                try:
+                    await self.app(scope, receive, send)
+                finally:
+                    limiter.charge(key, spent.ms / self.db_ms_per_unit)
             return
 
         async def send_refunding_valid(message: Message) -> None:
@@ -101,42 +196,17 @@ class AnonymousRateLimitMiddleware:
                 and message["status"] != 401
                 and _authenticated(scope)
             ):
-                self._refund(key)
+                limiter.refund(key)
             await send(message)
 
         await self.app(scope, receive, send_refunding_valid)
 
-    def _bucket(self, key: tuple[str, str]) -> _Bucket:
-        """The bucket of ``key`` refilled to now (a full one when first seen)."""
-        now = clock()
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            bucket = self._buckets[key] = _Bucket(self.burst, now)
-            while len(self._buckets) > self.max_clients:
-                # the least recently seen: the most refilled, full after burst/rate s
-                self._buckets.popitem(last=False)
-            return bucket
-        self._buckets.move_to_end(key)
-        bucket.tokens = min(
-            self.burst, bucket.tokens + (now - bucket.stamp) * self.rate
+    @property
+    def _buckets(self) -> OrderedDict[object, _Bucket]:
+        """The buckets by (kind, address), least recently seen first."""
+        return OrderedDict(
+            [*self._limiter.buckets.items(), *self._failures.buckets.items()]
         )
-        bucket.stamp = now
-        return bucket
-
-    def _retry_after(self, bucket: _Bucket) -> int:
-        return max(1, math.ceil((1.0 - bucket.tokens) / self.rate))
-
-    def _take(self, key: tuple[str, str]) -> int | None:
-        """Take a token: None when granted, else the seconds until one is there."""
-        bucket = self._bucket(key)
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
-            return None
-        return self._retry_after(bucket)
-
-    def _refund(self, key: tuple[str, str]) -> None:
-        bucket = self._bucket(key)
-        bucket.tokens = min(self.burst, bucket.tokens + 1.0)
 
 
 def _authenticated(scope: Scope) -> bool:

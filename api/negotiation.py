@@ -1,6 +1,23 @@
-"""Output formats: ``f=`` first, then the Accept header."""
+"""Output formats: ``f=`` first, then the ``Accept`` header (RFC 9110 §12.5.1).
+
+One implementation for every route. A route offers format keys (``MEDIA``); the first
+is its default. ``Accept`` is read as media ranges with q-values: for each offered type
+the most specific matching range gives its quality (``text/html;q=0`` excludes HTML
+even beside ``*/*``), and the offered type of the highest quality wins, ties going to
+the route's order. Beyond the RFC, a ``+json`` type (GeoJSON, JSON Schema, OpenAPI,
+TileJSON) answers a request for plain ``application/json``, less specifically than an
+exact match, because that is what such clients mean. Parameters of a range
+(``version=3.0``) must match the offered type's.
+
+No maintained parser fits: ``python-mimeparse`` knows neither the ``+json`` family
+nor ``q=0`` exclusion by a more specific range, and werkzeug's ``MIMEAccept`` would
+bring a second web framework for sixty lines.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from fastapi import Request
 
@@ -12,75 +29,171 @@ MEDIA = {
     "html": "text/html",
     "csv": "text/csv",
     "jsonfg": "application/vnd.ogc.fg+json",
+    "openapi": "application/vnd.oai.openapi+json;version=3.0",
+    "schema": "application/schema+json",
+    "tilejson": "application/vnd.mapbox.tile+json",
+    "mvt": "application/vnd.mapbox-vector-tile",
+    "mapbox": "application/vnd.mapbox.style+json",
+    "sld11": "application/vnd.ogc.sld+xml;version=1.1",
+    "qml": "application/vnd.qgis.qml",
+    "svg": "image/svg+xml",
 }
+# ``f=`` may also name a media type; these keys answer for their JSON family
+_F_ALIASES = {"json": ("geojson", "schema", "openapi", "tilejson", "mapbox")}
+# Accept headers longer than this are cut (a header is small; parsing is per request)
+MAX_RANGES = 64
 
 
-def choose(request: Request, offered: tuple[str, ...]) -> str:
-    """The format key to answer with, among ``offered`` (the first is the default).
+@dataclass(frozen=True, slots=True)
+class MediaRange:
+    """One element of ``Accept``: ``type/subtype;params;q=``."""
+
+    type: str
+    subtype: str
+    params: tuple[tuple[str, str], ...]
+    q: float
+    position: int
+
+
+def _split_params(text: str) -> tuple[str, dict[str, str]]:
+    """``'a/b; x=1'`` -> ``('a/b', {'x': '1'})`` (names and values lower-cased)."""
+    head, *rest = text.split(";")
+    params: dict[str, str] = {}
+    for p in rest:
+        name, eq, value = p.partition("=")
+        if eq:
+            params[name.strip().lower()] = value.strip().strip('"').lower()
+    return head.strip().lower(), params
+
+
+def parse_accept(header: str) -> list[MediaRange]:
+    """The media ranges of an ``Accept`` header; malformed elements are dropped.
+
+    Examples
+    --------
+    >>> [(r.subtype, r.q) for r in parse_accept("text/html;q=0.5, */*")]
+    [('html', 0.5), ('*', 1.0)]
+    """
+    ranges = []
+    for pos, part in enumerate(header.split(",")[:MAX_RANGES]):
+        mtype, params = _split_params(part)
+        main, slash, sub = mtype.partition("/")
+        if not slash or not main or not sub or "/" in sub:
+            continue
+        try:
+            q = float(params.pop("q", "1"))
+        except ValueError:
+            continue
+        if not 0.0 <= q <= 1.0:
+            continue
+        ranges.append(MediaRange(main, sub, tuple(sorted(params.items())), q, pos))
+    return ranges
+
+
+def _specificity(r: MediaRange, media: str) -> int | None:
+    """How specifically ``r`` matches the offered ``media`` (None: not at all)."""
+    mtype, params = _split_params(media)
+    main, _, sub = mtype.partition("/")
+    if any(params.get(k) != v for k, v in r.params):
+        return None
+    if r.type == "*" and r.subtype == "*":
+        return 1
+    if r.type != main:
+        return None
+    if r.subtype == "*":
+        return 2
+    if r.subtype == sub:
+        return 5 if r.params else 4
+    if r.subtype == "json" and sub.endswith("+json"):
+        return 3
+    return None
+
+
+def quality(ranges: Sequence[MediaRange], media: str) -> tuple[float, int]:
+    """The q the most specific range matching ``media`` gives it, and how specific
+    that range is (an exact type beats the ``+json`` family at equal q); (0, 0) when
+    no range matches."""
+    best = (0, 0.0)
+    for r in ranges:
+        s = _specificity(r, media)
+        if s is not None and s > best[0]:
+            best = (s, r.q)
+    return best[1], best[0]
+
+
+def _from_f(f: str, offered: Sequence[str]) -> str:
+    key = next((k for k, m in MEDIA.items() if m == f.lower()), f.lower())
+    if key not in offered:
+        key = next((k for k in _F_ALIASES.get(key, ()) if k in offered), key)
+    if key not in offered:
+        raise NotAcceptableError(
+            f"f: format {f!r} not available here; offered: {', '.join(offered)}",
+            parameter="f",
+        )
+    return key
+
+
+def choose(request: Request, offered: Sequence[str]) -> str:
+    """The format key to answer with, among ``offered`` keys of ``MEDIA``.
 
     Raises
     ------
     NotAcceptableError
-        ``f=`` names a format not offered, or Accept excludes every offered one.
+        ``f=`` names a format not offered, or ``Accept`` excludes every offered one.
     """
     f = request.query_params.get("f")
     if f is not None:
-        key = {
-            "application/json": "json",
-            "application/geo+json": "geojson",
-            "text/html": "html",
-            "text/csv": "csv",
-        }.get(f, f.lower())
-        if key == "json" and "json" not in offered and "geojson" in offered:
-            key = "geojson"
-        if key not in offered:
-            raise NotAcceptableError(
-                f"f: format {f!r} not available here; offered: {', '.join(offered)}",
-                parameter="f",
-            )
-        return key
-    accept = request.headers.get("accept", "")
-    if not accept.strip():
+        return _from_f(f, offered)
+    header = request.headers.get("accept", "")
+    if not header.strip():
         return offered[0]
-    ranked: list[tuple[float, int, str]] = []
-    for pos, part in enumerate(accept.split(",")):
-        mtype, _, params = part.strip().partition(";")
-        q = 1.0
-        for p in params.split(";"):
-            if p.strip().startswith("q="):
-                try:
-                    q = float(p.strip()[2:])
-                except ValueError:
-                    q = 0.0
-        ranked.append((q, -pos, mtype.strip().lower()))
-    for q, _, mtype in sorted(ranked, reverse=True):
-        if q <= 0:
-            continue
-        for key in offered:
-            if mtype == MEDIA[key] or (
-                mtype == "application/json" and key == "geojson"
-            ):
-                return key
-        if mtype in ("*/*", "application/*"):
-            return offered[0]
-    raise NotAcceptableError(
-        f"none of the accepted media types is offered: "
-        f"{', '.join(MEDIA[k] for k in offered)}"
-    )
+    ranges = parse_accept(header)
+    if not ranges:
+        return offered[0]  # nothing readable was asked for: the default
+    scored = [(*quality(ranges, MEDIA[k]), -i, k) for i, k in enumerate(offered)]
+    q, _, _, key = max(scored)
+    if q <= 0:
+        raise NotAcceptableError(
+            "none of the accepted media types is offered: "
+            f"{', '.join(MEDIA[k] for k in offered)}"
+        )
+    return key
 
 
-def choose_any(request: Request, offered: dict[str, str]) -> str:
-    """Like ``choose`` for formats outside ``MEDIA`` (keys to media types)."""
-    f = request.query_params.get("f")
-    if f is not None:
-        if f not in offered:
-            raise NotAcceptableError(
-                f"f: format {f!r} not available here; offered: {', '.join(offered)}",
-                parameter="f",
-            )
-        return f
-    accept = request.headers.get("accept", "")
-    for key, media in offered.items():
-        if media in accept:
-            return key
-    return next(iter(offered))
+LANGS = ("vi", "en")
+
+
+def accept_language(header: str) -> str:
+    """The first of ``LANGS`` by ``Accept-Language`` q-values; Vietnamese default.
+
+    Examples
+    --------
+    >>> accept_language("fr;q=0.9, en;q=0.8")
+    'en'
+    >>> accept_language("")
+    'vi'
+    """
+    best, best_q = "vi", -1.0
+    for part in header.split(",")[:MAX_RANGES]:
+        tag, params = _split_params(part)
+        try:
+            q = float(params.get("q", "1"))
+        except ValueError:
+            q = 0.0
+        code = tag[:2]
+        if code in LANGS and q > best_q and (len(tag) == 2 or tag[2] == "-"):
+            best, best_q = code, q
+    return best
+
+
+def language(request: Request) -> str:
+    """The language of an answer to ``request``, never raising: a valid ``lang=``,
+    else ``Accept-Language``. Errors use it before (or without) ``get_lang``, which
+    also refuses an unknown ``lang=`` with a 400 in that same language."""
+    chosen: str | None = getattr(request.state, "lang", None)
+    if chosen:
+        return chosen
+    lang = request.query_params.get("lang")
+    if lang is not None and lang in LANGS:
+        return lang
+    return accept_language(request.headers.get("accept-language", ""))

@@ -1,20 +1,45 @@
 """The OpenAPI 3.0 document, built from the catalogue for one principal.
 
 FastAPI's generator writes OpenAPI 3.1 and knows nothing of per-collection
-parameters, so the document is ours: every collection's paths, with its queryables
-as parameters, and only the collections the principal may see.
+parameters, so the document is ours: every collection's paths with its queryables,
+sortables and properties as parameters, the bodies its writes accept (the layer's
+columns: types, bounds, required values, geometry type, so that a fuzzer makes
+features the server takes), every answer a route can give, and only the collections
+and operations the principal may use.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import BigInteger, Column, Float, Integer, Numeric, SmallInteger, Text
+from sqlalchemy import String as Varchar
+
 from gis.crs import crs_uris
-from gis.layer import Principal, VectorLayer
+from gis.edits import MAX_TEXT_CHARS, VIETNAM_LONLAT, writable_columns
+from gis.idempotency import MAX_KEY_CHARS
+from gis.layer import Field, Principal, VectorLayer, layer_family
+from gis.schema import type_schema
 from gis.settings import LimitSettings
 from layers import CATALOGUE
 
 PROBLEM = {"$ref": "#/components/responses/Problem"}
+SCHEMAS = "#/components/schemas/"
+HTML = {"text/html": {"schema": {"type": "string"}}}
+# any route: a bad or unknown parameter, credentials sent that are not valid, the
+# anonymous rate limit, a database that is busy, slow or away
+REFUSED = {"400": PROBLEM, "401": PROBLEM, "429": PROBLEM, "503": PROBLEM}
+# a read also negotiates its format (f= or Accept)
+READ_REFUSED = {**REFUSED, "406": PROBLEM}
+NOT_MODIFIED = {"description": "Not modified: If-None-Match names the current ETag"}
+FEATURE_MEDIA = ("application/geo+json", "application/json")
+FEATURE_ID = {
+    "name": "featureId",
+    "in": "path",
+    "required": True,
+    "description": "Feature id (a positive 64-bit integer; anything else is a 404)",
+    "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+}
 
 
 def _param(
@@ -42,6 +67,16 @@ def _param(
 def _common_params(limits: LimitSettings) -> dict[str, Any]:
     return {
         "f": _param("f", "Output format", {"type": "string", "enum": ["json", "html"]}),
+        "f-items": _param(
+            "f",
+            "Output format (json is GeoJSON)",
+            {"type": "string", "enum": ["json", "geojson", "jsonfg", "html", "csv"]},
+        ),
+        "f-feature": _param(
+            "f",
+            "Output format (json is GeoJSON)",
+            {"type": "string", "enum": ["json", "geojson", "html"]},
+        ),
         "lang": _param(
             "lang",
             "Language of titles and messages",
@@ -62,8 +97,8 @@ def _common_params(limits: LimitSettings) -> dict[str, Any]:
         ),
         "bbox": _param(
             "bbox",
-            "Only features intersecting this box (minx,miny,maxx,maxy in "
-            "bbox-crs axis order)",
+            "Only features intersecting this box (minx,miny,maxx,maxy, or six numbers "
+            "with heights, in bbox-crs axis order)",
             {
                 "type": "array",
                 "minItems": 4,
@@ -81,22 +116,8 @@ def _common_params(limits: LimitSettings) -> dict[str, Any]:
             style="form",
             explode=False,
         ),
-        "properties": _param(
-            "properties",
-            "Properties to return",
-            {"type": "array", "items": {"type": "string"}},
-            style="form",
-            explode=False,
-        ),
         "skipGeometry": _param(
             "skipGeometry", "Omit geometries", {"type": "boolean", "default": False}
-        ),
-        "sortby": _param(
-            "sortby",
-            "Sort keys: +name or -name, comma separated",
-            {"type": "array", "items": {"type": "string"}},
-            style="form",
-            explode=False,
         ),
         "cursor": _param(
             "cursor", "Paging token from a next/prev link", {"type": "string"}
@@ -105,7 +126,7 @@ def _common_params(limits: LimitSettings) -> dict[str, Any]:
             "filter",
             "CQL2 filter (see filter-lang); limits: 8 KB text, 64 KB JSON, depth 20, "
             "200 nodes, IN lists of 1,000, 10,000 literal vertices, DWITHIN 100 km",
-            {"type": "string"},
+            {"type": "string", "minLength": 1},  # an empty filter is a 400
         ),
         "filter-lang": _param(
             "filter-lang",
@@ -119,60 +140,77 @@ def _common_params(limits: LimitSettings) -> dict[str, Any]:
     }
 
 
+def _names(values: list[str]) -> dict[str, Any]:
+    """A string among ``values`` (any string when there are none)."""
+    return {"type": "string", "enum": values} if values else {"type": "string"}
+
+
+def _list_param(name: str, description: str, item: dict[str, Any]) -> dict[str, Any]:
+    schema = {"type": "array", "items": item}
+    return _param(name, description, schema, style="form", explode=False)
+
+
+def _read_params(layer: VectorLayer, fields: tuple[Field, ...]) -> dict[str, Any]:
+    """The parameters whose values depend on the collection and the caller."""
+    crs = crs_uris(layer.crs_srids)
+    sortables = [f.name for f in fields if f.sortable]
+    # "+name" needs its "+" encoded in a query string: "name" is ascending too
+    terms = [t for n in sortables for t in (n, f"-{n}")]
+    sortby = _list_param(
+        "sortby", "Sort keys, comma separated (at most 4)", _names(terms)
+    )
+    sortby["schema"]["maxItems"] = 4
+    return {
+        "crs": _param(
+            "crs", "Output CRS", {"type": "string", "format": "uri", "enum": crs}
+        ),
+        "bbox-crs": _param(
+            "bbox-crs", "CRS of bbox", {"type": "string", "format": "uri", "enum": crs}
+        ),
+        "filter-crs": _param(
+            "filter-crs",
+            "CRS of geometries in filter",
+            {"type": "string", "format": "uri", "enum": crs},
+        ),
+        "properties": _list_param(
+            "properties", "Properties to return", _names([f.name for f in fields])
+        ),
+        "sortby": sortby,
+    }
+
+
+def _ok(description: str, content: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": content}
+
+
 def _collection_paths(layer: VectorLayer, principal: Principal) -> dict[str, Any]:
     cid = layer.id
-    crs = crs_uris(layer.crs_srids)
     fields = layer.visible_fields(principal)
+    per = _read_params(layer, fields)
     queryables = [
         _param(f.name, f"{f.title.en} equals this value", {"type": "string"})
         for f in fields
         if f.queryable
     ]
-    crs_param = _param(
-        "crs", "Output CRS", {"type": "string", "format": "uri", "enum": crs}
-    )
-    bbox_crs = _param(
-        "bbox-crs", "CRS of bbox", {"type": "string", "format": "uri", "enum": crs}
-    )
     ref = "#/components/parameters/"
+    fref = [{"$ref": ref + "f"}, {"$ref": ref + "lang"}]
+    common = ("limit", "bbox", "datetime", "skipGeometry", "cursor", "filter")
     items_params = [
-        {"$ref": ref + n}
-        for n in (
-            "f",
-            "lang",
-            "limit",
-            "bbox",
-            "datetime",
-            "properties",
-            "skipGeometry",
-            "sortby",
-            "cursor",
-            "filter",
-            "filter-lang",
-        )
+        {"$ref": ref + n} for n in ("f-items", "lang", *common, "filter-lang")
     ]
-    filter_crs = _param(
-        "filter-crs",
-        "CRS of geometries in filter",
-        {"type": "string", "format": "uri", "enum": crs},
-    )
-    geojson = {
-        "application/geo+json": {"schema": {"type": "object"}},
-        "text/html": {"schema": {"type": "string"}},
-    }
+    page = {"schema": {"$ref": SCHEMAS + "FeatureCollection"}}
+    items = {"application/geo+json": page, "application/vnd.ogc.fg+json": page}
+    feature = {"application/geo+json": {"schema": {"$ref": SCHEMAS + "Feature"}}}
     paths = {
         f"/collections/{cid}": {
             "get": {
                 "operationId": f"getCollection_{cid}",
                 "tags": [cid],
                 "summary": f"{layer.title.en} — metadata",
-                "parameters": [{"$ref": ref + "f"}, {"$ref": ref + "lang"}],
+                "parameters": fref,
                 "responses": {
-                    "200": {
-                        "description": "The collection",
-                        "content": {"application/json": {"schema": {"type": "object"}}},
-                    },
-                    "400": PROBLEM,
+                    "200": _ok("The collection", {**JSON_OBJECT, **HTML}),
+                    **READ_REFUSED,
                     "404": PROBLEM,
                 },
             }
@@ -182,19 +220,15 @@ def _collection_paths(layer: VectorLayer, principal: Principal) -> dict[str, Any
                 "operationId": f"getItems_{cid}",
                 "tags": [cid],
                 "summary": f"{layer.title.en} — features",
-                "parameters": [
-                    *items_params,
-                    crs_param,
-                    bbox_crs,
-                    filter_crs,
-                    *queryables,
-                ],
+                "parameters": [*items_params, *per.values(), *queryables],
                 "responses": {
-                    "200": {"description": "A page of features", "content": geojson},
-                    "400": PROBLEM,
+                    "200": _ok(
+                        "A page of features",
+                        {**items, **HTML, "text/csv": {"schema": {"type": "string"}}},
+                    ),
+                    "304": NOT_MODIFIED,
+                    **READ_REFUSED,
                     "404": PROBLEM,
-                    "406": PROBLEM,
-                    "503": PROBLEM,
                 },
             }
         },
@@ -204,28 +238,169 @@ def _collection_paths(layer: VectorLayer, principal: Principal) -> dict[str, Any
                 "tags": [cid],
                 "summary": f"{layer.title.en} — one feature",
                 "parameters": [
-                    {
-                        "name": "featureId",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string"},
-                        "description": "Feature id",
-                    },
-                    {"$ref": ref + "f"},
+                    FEATURE_ID,
+                    {"$ref": ref + "f-feature"},
                     {"$ref": ref + "lang"},
-                    crs_param,
+                    per["crs"],
+                    per["properties"],
+                    {"$ref": ref + "skipGeometry"},
                 ],
                 "responses": {
-                    "200": {"description": "The feature", "content": geojson},
-                    "400": PROBLEM,
+                    "200": _ok("The feature", {**feature, **HTML}),
+                    "304": NOT_MODIFIED,
+                    **READ_REFUSED,
                     "404": PROBLEM,
-                    "406": PROBLEM,
                 },
             }
         },
     }
+    for part, op, what in SCHEMA_ROUTES:
+        paths[f"/collections/{cid}/{part}"] = {
+            "get": {
+                "operationId": f"{op}_{cid}",
+                "tags": [cid],
+                "summary": f"{layer.title.en} — {what}",
+                "parameters": fref,
+                "responses": {
+                    "200": _ok(f"JSON Schema of {what}", {**SCHEMA_JSON, **HTML}),
+                    **READ_REFUSED,
+                    "404": PROBLEM,
+                },
+            }
+        }
     _add_writes(paths, layer, principal)
     return paths
+
+
+JSON_OBJECT = {"application/json": {"schema": {"type": "object"}}}
+OPENAPI_JSON = "application/vnd.oai.openapi+json;version=3.0"
+SCHEMA_JSON = {"application/schema+json": {"schema": {"type": "object"}}}
+SCHEMA_ROUTES = (
+    ("queryables", "getQueryables", "the properties filters may use"),
+    ("sortables", "getSortables", "the properties sortby may use"),
+    ("schema", "getSchema", "the properties of its features"),
+)
+
+
+def _value_schema(column: Column[Any]) -> dict[str, Any]:
+    """What ``gis.edits.check_value`` takes for ``column``: its JSON type (the same
+    mapping as /schema), its range, and null where the column allows it."""
+    kind = column.type
+    out = type_schema(kind)
+    if isinstance(kind, Integer):
+        bits = 64 if isinstance(kind, BigInteger) else 32
+        bits = 16 if isinstance(kind, SmallInteger) else bits
+        out |= {"minimum": -(2 ** (bits - 1)), "maximum": 2 ** (bits - 1) - 1}
+    elif isinstance(kind, Numeric) and not isinstance(kind, Float):
+        if kind.precision is not None:
+            limit = 10 ** (kind.precision - (kind.scale or 0))
+            out |= {"minimum": -limit, "maximum": limit}
+            out |= {"exclusiveMinimum": True, "exclusiveMaximum": True}
+    elif isinstance(kind, Varchar | Text):
+        out |= {"maxLength": MAX_TEXT_CHARS, "pattern": "^[^\\x00]*$"}  # no NUL
+    if column.nullable:
+        out["nullable"] = True
+    return out
+
+
+def _geometry_schema(layer: VectorLayer) -> dict[str, Any]:
+    """The GeoJSON geometries ``gis.edits`` takes for the layer: its type, or the
+    single type of its multi type, in two dimensions."""
+    if layer.geometry_type is None:
+        return {"type": "object", "nullable": True, "enum": [None]}
+    x1, y1, x2, y2 = VIETNAM_LONLAT
+    position = {
+        "type": "array",
+        "minItems": 2,
+        "maxItems": 2,
+        "items": {"type": "number"},
+        "description": "x, y in Content-Crs (default CRS84: longitude, latitude); "
+        f"inside Vietnam ({x1:g}-{x2:g}° E, {y1:g}-{y2:g}° N)",
+    }
+    line = {"type": "array", "minItems": 2, "items": position}
+    ring = {"type": "array", "minItems": 4, "items": position}
+    polygon = {"type": "array", "minItems": 1, "items": ring}
+    family, multi = layer_family(layer.geometry_type)
+    single = {
+        "point": ("Point", position),
+        "line": ("LineString", line),
+        "polygon": ("Polygon", polygon),
+    }[family]
+    options = [single]
+    if multi:
+        multiple = {"type": "array", "minItems": 1, "items": single[1]}
+        options.append((f"Multi{single[0]}", multiple))
+    shapes = [
+        {
+            "type": "object",
+            "required": ["type", "coordinates"],
+            "properties": {
+                "type": {"type": "string", "enum": [name]},
+                "coordinates": coordinates,
+            },
+        }
+        for name, coordinates in options
+    ]
+    return shapes[0] if len(shapes) == 1 else {"oneOf": shapes}
+
+
+def _feature_schema(
+    layer: VectorLayer, principal: Principal, grant: frozenset[str], *, patch: bool
+) -> dict[str, Any]:
+    """A GeoJSON Feature of the layer as ``principal`` may write it, or for ``patch``
+    a JSON merge patch of one (RFC 7396: what it names changes, null clears)."""
+    writable = set(writable_columns(layer))
+    props: dict[str, Any] = {}
+    required = []
+    for f in layer.fields:
+        if f.name not in writable or not (
+            f.set_by is None or principal.has_any(f.set_by)
+        ):
+            continue  # read-only, or set by other roles only (403)
+        column = layer.table.c[f.name]
+        props[f.name] = {"title": f.title.en, **_value_schema(column)}
+        if not (patch or column.nullable or column.server_default is not None):
+            required.append(f.name)
+    wards = layer.access.scope(principal, grant)
+    if wards and "ward_code" in props:  # a ward's officer writes in its wards only
+        props["ward_code"] = {
+            "title": "Ward code",
+            "type": "string",
+            "enum": sorted(wards),
+        }
+    properties: dict[str, Any] = {
+        "type": "object",
+        "properties": props,
+        "additionalProperties": False,
+    }
+    if required:
+        properties["required"] = required
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {
+            "type": {"type": "string", "enum": ["Feature"]},
+            "geometry": _geometry_schema(layer),
+            "properties": properties,
+        },
+    }
+    if not patch:
+        schema["required"] = ["type", "geometry", "properties"]
+    return schema
+
+
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Makes a retried create return the first answer (and create "
+    f"nothing); kept {LimitSettings().idempotency_ttl_s // 3600} h by default",
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_KEY_CHARS,
+        "pattern": "^[ -~]+$",
+    },
+}
 
 
 def _add_writes(
@@ -233,60 +408,56 @@ def _add_writes(
 ) -> None:
     """Part 4 operations, only where the principal's roles may use them."""
     cid = layer.id
-    feature_body: dict[str, Any] = {
-        "required": True,
-        "content": {
-            "application/geo+json": {"schema": {"type": "object"}},
-            "application/json": {"schema": {"type": "object"}},
-        },
-    }
+    access = layer.access
+
+    def body(grant: frozenset[str], media: tuple[str, ...], *, patch: bool) -> Any:
+        schema = _feature_schema(layer, principal, grant, patch=patch)
+        return {"required": True, "content": {m: {"schema": schema} for m in media}}
+
     content_crs = _param(
         "Content-Crs",
         "CRS of the body's geometry (default CRS84)",
         {"type": "string", "enum": crs_uris(layer.crs_srids)},
     )
     content_crs["in"] = "header"
-    refused = {"400": PROBLEM, "401": PROBLEM, "403": PROBLEM, "404": PROBLEM}
-    refused |= {"409": PROBLEM, "413": PROBLEM, "415": PROBLEM}
-    fid = {
-        "name": "featureId",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "string"},
-        "description": "Feature id",
-    }
+    refused = {**REFUSED, "403": PROBLEM, "404": PROBLEM, "409": PROBLEM}
+    refused |= {"413": PROBLEM, "415": PROBLEM}
+    fid = FEATURE_ID
+    feature_body = body(access.creators, FEATURE_MEDIA, patch=False)
     done = {"204": {"description": "Done"}, **refused}
     if layer.access.can_create(principal):
         paths[f"/collections/{cid}/items"]["post"] = {
             "operationId": f"createFeature_{cid}",
             "tags": [cid],
             "summary": f"{layer.title.en} — add a feature",
-            "parameters": [content_crs],
+            "parameters": [content_crs, IDEMPOTENCY_KEY],
             "requestBody": feature_body,
             "responses": {
-                "201": {"description": "Created; Location names the new feature"},
+                "201": {
+                    "description": "Created; Location names the new feature",
+                    "headers": {
+                        "Location": {"required": True, "schema": {"type": "string"}}
+                    },
+                },
                 **refused,
+                "422": PROBLEM,  # an Idempotency-Key used with another request
             },
         }
     if layer.access.can_write(principal):
         item = paths[f"/collections/{cid}/items/{{featureId}}"]
-        patch_body = {
-            "required": True,
-            "content": {
-                "application/merge-patch+json": {"schema": {"type": "object"}},
-                **feature_body["content"],
-            },
-        }
-        for method, op, summary, body in (
-            ("put", "replaceFeature", "replace a feature", feature_body),
-            ("patch", "updateFeature", "update a feature", patch_body),
-        ):
+        patch_media = ("application/merge-patch+json", *FEATURE_MEDIA)
+        for method, op, summary, request_body in (
+            ("put", "replaceFeature", "replace a feature",
+             body(access.write, FEATURE_MEDIA, patch=False)),
+            ("patch", "updateFeature", "update a feature",
+             body(access.write, patch_media, patch=True)),
+        ):  # fmt: skip
             item[method] = {
                 "operationId": f"{op}_{cid}",
                 "tags": [cid],
                 "summary": f"{layer.title.en} — {summary}",
                 "parameters": [fid, content_crs],
-                "requestBody": body,
+                "requestBody": request_body,
                 "responses": done,
             }
         item["delete"] = {
@@ -294,8 +465,38 @@ def _add_writes(
             "tags": [cid],
             "summary": f"{layer.title.en} — delete a feature",
             "parameters": [fid],
-            "responses": done,
+            "responses": {
+                "204": {"description": "Done"},
+                **REFUSED,
+                "403": PROBLEM,
+                "404": PROBLEM,
+                "409": PROBLEM,
+            },
         }
+
+
+def _service_paths() -> dict[str, Any]:
+    fref = [
+        {"$ref": "#/components/parameters/f"},
+        {"$ref": "#/components/parameters/lang"},
+    ]
+    openapi = {OPENAPI_JSON: {"schema": {"type": "object"}}}
+    paths: dict[str, Any] = {}
+    for path, op, summary, content in (
+        ("/", "getLandingPage", "Landing page", JSON_OBJECT),
+        ("/conformance", "getConformance", "Conformance classes", JSON_OBJECT),
+        ("/api", "getApi", "This document", openapi),
+        ("/collections", "getCollections", "Collections", JSON_OBJECT),
+    ):
+        paths[path] = {
+            "get": {
+                "operationId": op,
+                "summary": summary,
+                "parameters": fref,
+                "responses": {"200": _ok("OK", {**content, **HTML}), **READ_REFUSED},
+            }
+        }
+    return paths
 
 
 def build_openapi(
@@ -303,55 +504,7 @@ def build_openapi(
 ) -> dict[str, Any]:
     """The document for ``principal``: hidden collections are absent from it."""
     del lang
-    simple = {
-        "200": {
-            "description": "OK",
-            "content": {
-                "application/json": {"schema": {"type": "object"}},
-                "text/html": {"schema": {"type": "string"}},
-            },
-        },
-        "400": PROBLEM,
-        "406": PROBLEM,
-    }
-    fref = [
-        {"$ref": "#/components/parameters/f"},
-        {"$ref": "#/components/parameters/lang"},
-    ]
-    paths: dict[str, Any] = {
-        "/": {
-            "get": {
-                "operationId": "getLandingPage",
-                "summary": "Landing page",
-                "parameters": fref,
-                "responses": simple,
-            }
-        },
-        "/conformance": {
-            "get": {
-                "operationId": "getConformance",
-                "summary": "Conformance classes",
-                "parameters": fref,
-                "responses": simple,
-            }
-        },
-        "/api": {
-            "get": {
-                "operationId": "getApi",
-                "summary": "This document",
-                "parameters": fref,
-                "responses": simple,
-            }
-        },
-        "/collections": {
-            "get": {
-                "operationId": "getCollections",
-                "summary": "Collections",
-                "parameters": fref,
-                "responses": simple,
-            }
-        },
-    }
+    paths = _service_paths()
     for layer in CATALOGUE.values():
         if layer.access.can_read(principal):
             paths.update(_collection_paths(layer, principal))
@@ -364,29 +517,78 @@ def build_openapi(
             "license": {"name": "Apache-2.0"},
         },
         "servers": [{"url": server}],
+        # anonymous, or one of these credentials (sent and not valid: 401)
+        "security": [{}, {"apiKey": []}, {"bearer": []}, {"basic": []}],
         "paths": paths,
         "components": {
             "parameters": _common_params(limits),
+            "schemas": _response_schemas(),
             "responses": {
                 "Problem": {
                     "description": "An RFC 9457 problem with an OGC code",
                     "content": {
                         "application/problem+json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["type", "title", "status", "code"],
-                                "properties": {
-                                    "type": {"type": "string"},
-                                    "title": {"type": "string"},
-                                    "status": {"type": "integer"},
-                                    "detail": {"type": "string"},
-                                    "instance": {"type": "string"},
-                                    "code": {"type": "string"},
-                                },
-                            }
+                            "schema": {"$ref": SCHEMAS + "Problem"}
                         }
                     },
                 }
+            },
+            "securitySchemes": {
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "basic": {"type": "http", "scheme": "basic"},
+            },
+        },
+    }
+
+
+def _response_schemas() -> dict[str, Any]:
+    link = {
+        "type": "object",
+        "required": ["href", "rel"],
+        "properties": {
+            "href": {"type": "string"},
+            "rel": {"type": "string"},
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+        },
+    }
+    links = {"type": "array", "items": {"$ref": SCHEMAS + "Link"}}
+    return {
+        "Link": link,
+        "Feature": {
+            "type": "object",
+            "required": ["type"],
+            "properties": {
+                "type": {"type": "string", "enum": ["Feature"]},
+                "geometry": {"type": "object", "nullable": True},
+                "properties": {"type": "object", "nullable": True},
+                "links": links,
+            },
+        },
+        "FeatureCollection": {
+            "type": "object",
+            "required": ["type", "features", "numberReturned", "links"],
+            "properties": {
+                "type": {"type": "string", "enum": ["FeatureCollection"]},
+                "features": {"type": "array", "items": {"$ref": SCHEMAS + "Feature"}},
+                "numberReturned": {"type": "integer", "minimum": 0},
+                "numberMatched": {"type": "integer", "minimum": 0},
+                "timeStamp": {"type": "string", "format": "date-time"},
+                "links": links,
+            },
+        },
+        "Problem": {
+            "type": "object",
+            "required": ["type", "title", "status", "code"],
+            "properties": {
+                "type": {"type": "string"},
+                "title": {"type": "string"},
+                "status": {"type": "integer"},
+                "detail": {"type": "string"},
+                "instance": {"type": "string"},
+                "code": {"type": "string"},
+                "request_id": {"type": "string"},
             },
         },
     }

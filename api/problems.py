@@ -7,6 +7,7 @@ request id, and the client gets the id to quote.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -20,8 +21,10 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
-from gis.auth import AuthenticationError
+from api.negotiation import language
+from gis.auth import AuthenticationError, TooManySignInsError
 from gis.auth_jwt import KeysUnavailableError
+from gis.db import unavailable
 from gis.errors import (
     ConflictError,
     ForbiddenError,
@@ -33,6 +36,7 @@ from gis.errors import (
     QueryTimeoutError,
     UnsupportedMediaTypeError,
 )
+from gis.idempotency import IdempotencyKeyReusedError
 
 log = logging.getLogger("dothi.api")
 PROBLEM_JSON = "application/problem+json"
@@ -47,6 +51,8 @@ TABLE: list[tuple[type[GisError], int, str, str, str, str]] = [
      "Identity provider unavailable", "Không kết nối được máy chủ định danh"),
     (AuthenticationError, 401, "NoApplicableCode", "unauthorized",
      "Not authenticated", "Chưa xác thực"),
+    (TooManySignInsError, 429, "NoApplicableCode", "too-many-requests",
+     "Too many requests", "Quá nhiều yêu cầu"),
     (NotFoundError, 404, "NotFound", "not-found", "Not found", "Không tìm thấy"),
     (ForbiddenError, 403, "NoApplicableCode", "forbidden", "Forbidden",
      "Không được phép"),
@@ -56,6 +62,8 @@ TABLE: list[tuple[type[GisError], int, str, str, str, str]] = [
     (NotAcceptableError, 406, "InvalidParameterValue", "not-acceptable",
      "Not acceptable", "Định dạng không được hỗ trợ"),
     (ConflictError, 409, "NoApplicableCode", "conflict", "Conflict", "Xung đột"),
+    (IdempotencyKeyReusedError, 422, "InvalidParameterValue", "idempotency-key-reused",
+     "Idempotency-Key already used", "Idempotency-Key đã được dùng"),
     (QueryTimeoutError, 503, "NoApplicableCode", "query-timeout",
      "The query took too long", "Truy vấn quá thời gian cho phép"),
 ]  # fmt: skip
@@ -69,7 +77,25 @@ STATUS_TABLE: dict[int, tuple[str, str, str, str]] = {
           "Request body too large", "Nội dung yêu cầu quá lớn"),
     429: ("NoApplicableCode", "too-many-requests",
           "Too many requests", "Quá nhiều yêu cầu"),
+    # the HTTP server's own refusals (api/server.py)
+    408: ("NoApplicableCode", "request-timeout",
+          "Request timeout", "Yêu cầu gửi quá chậm"),
+    414: ("NoApplicableCode", "uri-too-long",
+          "Request target too long", "Địa chỉ yêu cầu quá dài"),
+    431: ("NoApplicableCode", "header-fields-too-large",
+          "Request header fields too large", "Phần đầu yêu cầu quá lớn"),
+    503: ("NoApplicableCode", "server-busy",
+          "Server busy", "Máy chủ đang quá tải"),
+    505: ("NoApplicableCode", "http-version-not-supported",
+          "HTTP version not supported", "Phiên bản HTTP không được hỗ trợ"),
 }  # fmt: skip
+
+
+# titles of Starlette's own refusals (routing, static files): status -> (en, vi)
+HTTP_TITLES: dict[int, tuple[str, str]] = {
+    404: ("Not found", "Không tìm thấy"),
+    405: ("Method not allowed", "Phương thức không được phép"),
+}
 
 
 def problem(
@@ -117,7 +143,13 @@ def status_problem(
 
 
 def _lang(request: Request) -> str:
-    return getattr(request.state, "lang", "vi")
+    """The answer's language, also for errors raised before (or instead of) the
+    route's own language dependency: a 404 of an unknown collection, a 429."""
+    return language(request)
+
+
+def _t(request: Request, en: str, vi: str) -> str:
+    return en if _lang(request) == "en" else vi
 
 
 async def on_gis_error(request: Request, exc: Exception) -> Response:
@@ -126,7 +158,13 @@ async def on_gis_error(request: Request, exc: Exception) -> Response:
     for cls, status, code, slug, en, vi in TABLE:
         if isinstance(exc, cls):
             title = en if _lang(request) == "en" else vi
-            return problem(status, code, slug, title, exc.detail, request, **exc.extra)
+            response = problem(
+                status, code, slug, title, exc.detail, request, **exc.extra
+            )
+            retry_after = getattr(exc, "retry_after", None)
+            if retry_after is not None:
+                response.headers["Retry-After"] = str(retry_after)
+            return response
     return await on_unexpected(request, exc)
 
 
@@ -143,7 +181,7 @@ async def on_validation_error(request: Request, exc: Exception) -> Response:
         400,
         "InvalidParameterValue",
         "invalid-parameter-value",
-        "Invalid parameter value",
+        _t(request, "Invalid parameter value", "Giá trị tham số không hợp lệ"),
         "; ".join(parts) or "invalid request",
         request,
     )
@@ -155,19 +193,104 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     code = "NotFound" if exc.status_code == 404 else "NoApplicableCode"
     slug = "not-found" if exc.status_code == 404 else f"http-{exc.status_code}"
     detail = exc.detail if isinstance(exc.detail, str) else "request refused"
-    return problem(exc.status_code, code, slug, detail, detail, request)
+    en, vi = HTTP_TITLES.get(exc.status_code, (detail, "Yêu cầu bị từ chối"))
+    title = _t(request, en, vi)
+    response = problem(exc.status_code, code, slug, title, detail, request)
+    # the router's and StaticFiles' 405 name the allowed methods (RFC 9110 §15.5.6)
+    response.headers.update(exc.headers or {})
+    return response
+
+
+class _QuietLog:
+    """One warning line per ``interval_s`` for an outage, not a traceback a request."""
+
+    def __init__(self, interval_s: float) -> None:
+        self.interval_s = interval_s
+        self.last = -interval_s
+        self.held = 0
+
+    def warn(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        if now - self.last < self.interval_s:
+            self.held += 1
+            return
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        log.warning(
+            "database unavailable, answering 503 (%d more since the last line): %s: %s",
+            self.held,
+            type(exc).__name__,
+            first_line,
+        )
+        self.last, self.held = now, 0
+
+
+_db_unavailable = _QuietLog(interval_s=10.0)
+
+
+def _db_unavailable_problem(request: Request, exc: BaseException) -> Response:
+    """PostgreSQL down, restarting or out of connections: 503, Retry-After, one line."""
+    _db_unavailable.warn(exc)
+    safe = request.method in ("GET", "HEAD", "OPTIONS")
+    detail = (
+        _t(
+            request,
+            "the database is not reachable for now; try again in a few seconds",
+            "cơ sở dữ liệu tạm thời không kết nối được; hãy thử lại sau vài giây",
+        )
+        if safe
+        else _t(
+            request,
+            "the database is not reachable for now; the change may not have been "
+            "made: read it back before you retry",
+            "cơ sở dữ liệu tạm thời không kết nối được; thay đổi có thể chưa được "
+            "ghi: hãy đọc lại trước khi gửi lại",
+        )
+    )
+    title = (
+        "Database unavailable"
+        if _lang(request) == "en"
+        else "Cơ sở dữ liệu tạm thời không sẵn sàng"
+    )
+    return problem(
+        503, "NoApplicableCode", "database-unavailable", title, detail, request
+    )
 
 
 async def on_db_error(request: Request, exc: Exception) -> Response:
-    """A statement timeout is a 503 with Retry-After; anything else is logged, 500."""
+    """A statement timeout, or PostgreSQL unreachable (``gis.db.unavailable``), is a
+    503 with Retry-After; anything else is logged, 500."""
     orig = getattr(exc, "orig", exc)
+    if unavailable(orig):
+        return _db_unavailable_problem(request, orig)
     if isinstance(orig, pg_errors.QueryCanceled):
         return problem(
             503,
             "NoApplicableCode",
             "query-timeout",
-            "The query took too long",
-            "the request exceeded the statement timeout; narrow it or try again",
+            _t(request, "The query took too long", "Truy vấn quá thời gian cho phép"),
+            _t(
+                request,
+                "the request exceeded the statement timeout; narrow it or try again",
+                "yêu cầu vượt quá thời gian cho phép; hãy thu hẹp hoặc thử lại",
+            ),
+            request,
+        )
+    if isinstance(orig, pg_errors.ConfigurationLimitExceeded):  # temp_file_limit
+        return problem(
+            503,
+            "NoApplicableCode",
+            "query-too-large",
+            _t(
+                request,
+                "The query needs too much memory",
+                "Truy vấn cần quá nhiều bộ nhớ",
+            ),
+            _t(
+                request,
+                "the request needs more temporary space than the server allows; "
+                "narrow it",
+                "yêu cầu cần nhiều bộ nhớ tạm hơn mức máy chủ cho phép; hãy thu hẹp",
+            ),
             request,
         )
     return await on_unexpected(request, exc)
@@ -183,8 +306,12 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
         500,
         "NoApplicableCode",
         "internal-error",
-        "Internal server error",
-        f"an unexpected error occurred; quote request id {rid}",
+        _t(request, "Internal server error", "Lỗi máy chủ"),
+        _t(
+            request,
+            f"an unexpected error occurred; quote request id {rid}",
+            f"đã xảy ra lỗi ngoài dự kiến; hãy báo mã yêu cầu {rid}",
+        ),
         request,
     )
 

@@ -13,13 +13,17 @@ import hashlib
 import hmac
 import secrets
 import time
+from functools import partial
 
 import anyio
 from fastapi import Request
 
+from api.limits import client_key
 from gis.auth import (
     AuthenticationError,
     Identity,
+    TooManySignInsError,
+    account_is_current,
     principal_for_api_key,
     verify_password,
 )
@@ -33,9 +37,11 @@ _BASIC_CACHE_MAX = 10_000
 class BasicCache:
     """Successful HTTP Basic checks, keyed by an HMAC of the credentials.
 
-    argon2 costs tens of milliseconds and 64 MiB a check by design; QGIS sends Basic
+    argon2 costs tens of milliseconds and 19 MiB a check by design; QGIS sends Basic
     credentials with every request, so a success is remembered for five minutes.
-    Only the HMAC (with a per-process random key) is kept, never the password.
+    Only the HMAC (with a per-process random key) is kept, never the password. The
+    entry carries the account's version, checked against the database on every
+    request (``_basic``): a disabled account or a changed password bites at once.
     """
 
     def __init__(self) -> None:
@@ -60,6 +66,10 @@ class BasicCache:
             self._entries.clear()
         expiry = time.monotonic() + BASIC_CACHE_TTL_S
         self._entries[self._digest(user, password)] = (expiry, identity)
+
+    def drop(self, user: str, password: str) -> None:
+        """Forget a check that no longer holds."""
+        self._entries.pop(self._digest(user, password), None)
 
 
 async def authenticate(request: Request) -> Principal:
@@ -118,14 +128,37 @@ async def _basic(request: Request, value: str) -> Identity:
         raise AuthenticationError("malformed Basic credentials") from None
     if not sep:
         raise AuthenticationError("malformed Basic credentials")
-    cache: BasicCache = request.app.state.basic_cache
+    state = request.app.state
+    cache: BasicCache = state.basic_cache
     cached = cache.get(user, password)
     if cached is not None:
-        return cached
+        if await _still_current(request, cached):
+            return cached
+        cache.drop(user, password)
+    address = client_key(request.scope)
+    # reserved before the check: concurrent guesses cannot run more than the burst
+    wait = state.sign_in_buckets.take(address)
+    if wait is not None:
+        raise TooManySignInsError(
+            f"too many failed sign-ins from this address; retry after {wait} s",
+            retry_after=wait,
+        )
+    # in a worker thread (argon2 would stall the event loop), at most
+    # limits.password_checks at once per process, so guesses cannot take the memory
     identity = await anyio.to_thread.run_sync(
-        verify_password, request.app.state.database_url, user, password
+        partial(verify_password, state.database_url, user, password, address=address),
+        limiter=state.password_checks,
     )
     if identity is None:
         raise AuthenticationError("user name or password is not valid")
+    state.sign_in_buckets.refund(address)
     cache.put(user, password, identity)
     return identity
+
+
+async def _still_current(request: Request, identity: Identity) -> bool:
+    """One indexed look-up: the remembered account's version is still its own."""
+    if identity.account is None:
+        return True
+    async with request.app.state.pool.connection() as conn:
+        return await account_is_current(conn, identity.account)

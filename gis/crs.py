@@ -15,6 +15,8 @@ from pyproj import CRS, Transformer
 
 from gis.errors import InvalidParameterError
 
+Box = tuple[float, float, float, float]
+
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 CRS84H = "http://www.opengis.net/def/crs/OGC/1.3/CRS84h"
 EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/{}"
@@ -42,6 +44,18 @@ DEFAULT_CRS_SRIDS: tuple[int, ...] = (
 )
 # deprecated EPSG codes with false easting/northing swapped: refused on import
 DEPRECATED_VN2000_SRIDS = frozenset({6956, 6957, 6958, 6959})
+# a box or literal in a projected CRS must lie in the CRS's area of use (EPSG's, from
+# PROJ) widened by this much: a city on the edge of its zone (Phan Thiết straddles
+# 108°E, where UTM 48N ends and 49N begins) keeps its features, and PROJ's
+# transverse Mercator stays exact far beyond it; much further out PostGIS fails
+# ("Point outside of projection domain")
+AREA_MARGIN_M = 500_000.0
+# a projected box is densified before PostGIS transforms it, so its edges stay where
+# they were; into at most this many vertices whatever its size (a world-wide box was
+# 1.1 GB of vertices at one every 100 m)
+MAX_BOX_VERTICES = 1_000
+# ... and no finer than this (CRS units: metres, degrees) when the box is small
+MIN_SEGMENT = {True: 0.001, False: 100.0}  # keyed by "is geographic"
 
 
 @dataclass(frozen=True)
@@ -80,6 +94,120 @@ def crs_uris(srids: tuple[int, ...]) -> list[str]:
 def transformer(source: int, target: int) -> Transformer:
     """The PROJ transformation between two EPSG codes, x/easting first (cached)."""
     return Transformer.from_crs(source, target, always_xy=True)
+
+
+@lru_cache(maxsize=64)
+def is_geographic(srid: int) -> bool:
+    """Whether ``srid`` is a geographic (degrees) CRS.
+
+    Examples
+    --------
+    >>> is_geographic(4756), is_geographic(9218)
+    (True, False)
+    """
+    return bool(CRS.from_epsg(srid).is_geographic)
+
+
+@lru_cache(maxsize=64)
+def area_of_use(srid: int) -> Box | None:
+    """The area where coordinates of ``srid`` are accepted, in its own units.
+
+    EPSG's area of use of the CRS transformed into it, widened by
+    :data:`AREA_MARGIN_M`; None for a geographic CRS (whose ranges are checked as
+    longitudes and latitudes) or one without an area of use.
+
+    Examples
+    --------
+    >>> x1, y1, x2, y2 = area_of_use(3857)  # the world to 85.06°
+    >>> round(x2), round(y2)
+    (20037508, 20048966)
+    >>> [round(v) for v in area_of_use(9218)]  # 107.2-109.52°E 10.43-14.61°N
+    [-142532, 653415, 1111482, 2116190]
+    """
+    crs = CRS.from_epsg(srid)
+    area = crs.area_of_use
+    if crs.is_geographic or area is None:
+        return None
+    x1, y1, x2, y2 = transformer(4326, srid).transform_bounds(
+        area.west, area.south, area.east, area.north, densify_pts=21
+    )
+    unit = crs.axis_info[0].unit_name if crs.axis_info else ""
+    # a world-wide area has no edge to widen: past it, longitudes wrap around and
+    # the transformed box would cross itself
+    world = area.east - area.west >= 360
+    margin = AREA_MARGIN_M if unit in ("metre", "meter") and not world else 0.0
+    return (x1 - margin, y1 - margin, x2 + margin, y2 + margin)
+
+
+def within_area(srid: int, bounds: Box) -> bool:
+    """Whether ``bounds`` (x first) lie inside ``area_of_use(srid)`` (always, without
+    one).
+
+    Examples
+    --------
+    >>> within_area(9218, (500000, 1200000, 510000, 1210000))
+    True
+    >>> within_area(9218, (0, 0, 3e7, 3e7))
+    False
+    """
+    area = area_of_use(srid)
+    if area is None:
+        return True
+    x1, y1, x2, y2 = bounds
+    return area[0] <= x1 and area[1] <= y1 and x2 <= area[2] and y2 <= area[3]
+
+
+def clip_to_area(srid: int, box: Box, *, parameter: str) -> Box:
+    """``box`` (x first, lower corner first) clipped to ``area_of_use(srid)``.
+
+    A web map zoomed out to the whole world sends a box larger than Web Mercator's
+    world: the part outside the area has nothing to find, so it is dropped rather
+    than refused.
+
+    Raises
+    ------
+    InvalidParameterError
+        When the box lies wholly outside the area (wrong CRS or axis order?),
+        naming ``parameter``.
+
+    Examples
+    --------
+    >>> clip_to_area(3857, (-4e7, -4e7, 4e7, 4e7), parameter="bbox") == area_of_use(
+    ...     3857)
+    True
+    """
+    area = area_of_use(srid)
+    if area is None:
+        return box
+    x1, y1 = max(box[0], area[0]), max(box[1], area[1])
+    x2, y2 = min(box[2], area[2]), min(box[3], area[3])
+    if x1 > x2 or y1 > y2:
+        name = CRS.from_epsg(srid).area_of_use
+        raise InvalidParameterError(
+            f"{parameter}: the box lies outside the area of use of EPSG:{srid}"
+            f"{f' ({name.name})' if name else ''}: x {area[0]:.0f}..{area[2]:.0f}, "
+            f"y {area[1]:.0f}..{area[3]:.0f} (check the CRS and the axis order)",
+            parameter=parameter,
+        )
+    return (x1, y1, x2, y2)
+
+
+def segment_length(srid: int, box: Box) -> float:
+    """The longest edge segment when ``box`` is densified before a transformation:
+    at most :data:`MAX_BOX_VERTICES` vertices, no finer than :data:`MIN_SEGMENT`.
+
+    Examples
+    --------
+    >>> segment_length(9218, (500000, 1200000, 501000, 1201000))
+    100.0
+    >>> round(segment_length(3857, (-2e7, -2e7, 2e7, 2e7)))  # 995 segments
+    160804
+    """
+    x1, y1, x2, y2 = box
+    perimeter = 2 * (abs(x2 - x1) + abs(y2 - y1))
+    # ST_Segmentize cuts each edge into ceil(edge / length) parts: +1 an edge, +1 to
+    # close the ring
+    return max(perimeter / (MAX_BOX_VERTICES - 5), MIN_SEGMENT[is_geographic(srid)])
 
 
 @lru_cache(maxsize=256)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -12,7 +17,7 @@ from psycopg import AsyncConnection, sql
 from psycopg.abc import Buffer
 from psycopg.adapt import Loader
 from psycopg.rows import namedtuple_row
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy.engine import make_url
 
 from gis.settings import Settings
@@ -58,12 +63,55 @@ def ensure_database(server_url: str, name: str) -> str:
     return with_database(server_url, name)
 
 
+log = logging.getLogger("dothi.db")
+
+# how long the pool retries one lost connection before it gives the slot up; the
+# next waiting request grows the pool again with a fresh first attempt, so this also
+# bounds the back-off between attempts: PostgreSQL back is used within ~2 s
+RECONNECT_TIMEOUT_S = 5.0
+
+# SQLSTATEs that mean PostgreSQL is not there for now: 57P01 admin_shutdown,
+# 57P02 crash_shutdown, 57P03 cannot_connect_now (starting up or in recovery),
+# 53300 too_many_connections; and the whole class 08, connection exceptions
+UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means PostgreSQL cannot be reached for now (try again later).
+
+    True for a pool wait that timed out (:class:`~psycopg_pool.PoolTimeout` and the
+    pool's other refusals are ``OperationalError`` without SQLSTATE), a connection
+    lost or refused (the driver's own errors have no SQLSTATE) and a server that is
+    shutting down, starting or full. A statement timeout (57014) is not: the
+    database answered, the query was too slow.
+
+    Examples
+    --------
+    >>> from psycopg import errors
+    >>> unavailable(errors.AdminShutdown()), unavailable(errors.QueryCanceled())
+    (True, False)
+    >>> unavailable(PoolTimeout("couldn't get a connection after 3.00 sec"))
+    True
+    """
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    state = exc.sqlstate
+    return state is None or state.startswith("08") or state in UNAVAILABLE_SQLSTATES
+
+
 async def open_pool(url: str, settings: Settings) -> AsyncConnectionPool:
     """The application's psycopg 3 pool.
 
     Connections are in autocommit mode: a read is one round trip, with no BEGIN and
     COMMIT around it, and nothing to reset when the connection goes back.
+
+    A request waits at most ``db.pool_timeout_s`` for a connection; each connection
+    is checked (an empty query) before it is handed out, so one that PostgreSQL
+    closed while idle (a restart) is replaced instead of failing a request. When
+    PostgreSQL is down at start the server starts all the same, answers 503 and
+    connects when it is back (one warning here).
     """
+    timeout = settings.db.pool_timeout_s
     pool: AsyncConnectionPool = AsyncConnectionPool(
         libpq_url(url),
         min_size=2,
@@ -72,34 +120,73 @@ async def open_pool(url: str, settings: Settings) -> AsyncConnectionPool:
             "autocommit": True,
             "row_factory": namedtuple_row,
             "application_name": "dothi",
+            # a server that accepts TCP but never answers must not hold a slot
+            "connect_timeout": max(1, int(timeout)),
         },
-        configure=partial(_configure, timeout_ms=settings.db.statement_timeout_ms),
+        configure=partial(
+            _configure,
+            timeout_ms=settings.db.statement_timeout_ms,
+            work_mem_kb=settings.db.work_mem_kb,
+            temp_file_limit_kb=settings.db.temp_file_limit_kb,
+        ),
+        check=AsyncConnectionPool.check_connection,
+        timeout=timeout,
+        reconnect_timeout=RECONNECT_TIMEOUT_S,
+        name="dothi",
         open=False,
     )
-    await pool.open(wait=True, timeout=30)
+    await pool.open(wait=False)
+    try:
+        async with pool.connection():
+            pass
+    except PoolTimeout:
+        log.warning(
+            "database %s not reachable at start; answering 503 until it is",
+            redact(url),
+        )
     return pool
 
 
 API_ROLE = "dothi_api"
 
 
-async def _configure(conn: AsyncConnection[Any], *, timeout_ms: int) -> None:
-    """Act as the low-privilege API role (migration 0006), then set the timeout.
+async def _configure(
+    conn: AsyncConnection[Any],
+    *,
+    timeout_ms: int,
+    work_mem_kb: int = 16 * 1024,
+    temp_file_limit_kb: int = 1024 * 1024,
+) -> None:
+    """Bound the connection's memory, act as the low-privilege API role (migration
+    0006), then set the timeout.
 
     When the login may (the embedded cluster's owner, or a deployment's login that
     is a member of the role), ``SET ROLE``; otherwise the deployment logs in as a
-    low-privilege role already. The statement timeout comes last so that this
-    set-up never trips over it.
+    low-privilege role already. Role settings apply at login only, not on ``SET
+    ROLE``, so ``work_mem`` is set here for every connection, and ``temp_file_limit``
+    (superusers only) before ``SET ROLE`` when the login is a superuser; a login as
+    ``dothi_api`` has it from the role (migration 0009). The statement timeout comes
+    last so that this set-up never trips over it.
     """
     row = await (
         await conn.execute(
             # the role is cluster-wide; its grants (migration 0006) are per database
-            "SELECT pg_has_role(session_user, %s, 'MEMBER') "
+            "SELECT (SELECT pg_has_role(session_user, %s, 'MEMBER') "
             "AND has_schema_privilege(%s, 'public', 'USAGE') "
-            "FROM pg_roles WHERE rolname = %s",
+            "FROM pg_roles WHERE rolname = %s) AS api_role, "
+            "current_setting('is_superuser') = 'on' AS superuser",
             (API_ROLE, API_ROLE, API_ROLE),
         )
     ).fetchone()
+    await conn.execute(
+        sql.SQL("SET work_mem = {}").format(sql.Literal(int(work_mem_kb)))
+    )
+    if row and row[1]:
+        await conn.execute(
+            sql.SQL("SET temp_file_limit = {}").format(
+                sql.Literal(int(temp_file_limit_kb))
+            )
+        )
     if row and row[0]:
         await conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(API_ROLE)))
     await conn.execute(
@@ -175,16 +262,53 @@ async def fetch_one(
     without, in autocommit: one round trip, and restricted tables show no rows.
     """
     async with pool.connection() as conn:
-        cursor = conn.cursor()
-        if text_as_bytes:
-            cursor.adapters.register_loader("text", _TextAsBytes)
-        if claims is None:
-            await cursor.execute(compiled.sql, compiled.values(params))
-            return await cursor.fetchone()
-        async with conn.transaction():
-            await cursor.execute(SET_CLAIMS, claims.settings())
-            await cursor.execute(compiled.sql, compiled.values(params))
-            return await cursor.fetchone()
+        started = time.perf_counter()  # after the pool: waiting is not the cost
+        try:
+            cursor = conn.cursor()
+            if text_as_bytes:
+                cursor.adapters.register_loader("text", _TextAsBytes)
+            if claims is None:
+                await cursor.execute(compiled.sql, compiled.values(params))
+                return await cursor.fetchone()
+            async with conn.transaction():
+                await cursor.execute(SET_CLAIMS, claims.settings())
+                await cursor.execute(compiled.sql, compiled.values(params))
+                return await cursor.fetchone()
+        finally:
+            meter = _METER.get()
+            if meter is not None:
+                meter.ms += (time.perf_counter() - started) * 1000
+
+
+@dataclass
+class Meter:
+    """Database time of the statements run while it is current, in milliseconds."""
+
+    ms: float = 0.0
+
+
+# the request's meter (api.limits charges anonymous callers by it); a context
+# variable, so concurrent requests each see their own
+_METER: ContextVar[Meter | None] = ContextVar("dothi_db_meter", default=None)
+
+
+@contextmanager
+def metered() -> Iterator[Meter]:
+    """Add up the time ``fetch_one``'s statements take inside this block.
+
+    Examples
+    --------
+    >>> with metered() as m:
+    ...     pass
+    >>> m.ms
+    0.0
+    """
+    meter = Meter()
+    token = _METER.set(meter)
+    try:
+        yield meter
+    finally:
+        _METER.reset(token)
 
 
 def alembic_config(url: str, script_location: Path) -> object:

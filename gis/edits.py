@@ -34,14 +34,20 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     Numeric,
+    Select,
     SmallInteger,
     String,
     Text,
     bindparam,
+    column,
     delete,
+    exists,
     func,
     insert,
     literal_column,
+    or_,
+    select,
+    table,
     update,
 )
 from sqlalchemy.sql.dml import ReturningDelete, ReturningInsert, ReturningUpdate
@@ -277,6 +283,12 @@ def _check_geometry(
             f"geometry: expected a {wanted}, got a {geom.geom_type}",
             parameter="geometry",
         )
+    if geom.has_z and getattr(layer.table.c.geom.type, "dimension", 2) == 2:
+        # dropping the heights would store something else than was sent
+        raise InvalidParameterError(
+            f"geometry: {layer.id} is 2D; send x and y only (no heights)",
+            parameter="geometry",
+        )
     if shapely.get_num_coordinates(geom) > MAX_VERTICES:
         raise LimitExceededError(
             f"geometry: more than {MAX_VERTICES} vertices", parameter="geometry"
@@ -305,6 +317,39 @@ def _check_geometry(
             parameter="geometry",
         )
     return bytes(shapely.to_wkb(geom))
+
+
+# the administrative units (layers/admin_units.py; gis does not import layers)
+ADMIN_UNIT = table("admin_unit", column("code"), column("level"), column("valid_to"))
+
+
+def ward_check(edit: FeatureEdit) -> Select[Any] | None:
+    """A statement answering whether the edit's ``ward_code`` is a ward (commune-level
+    administrative unit) in force today; None when the edit sets none.
+
+    A foreign key cannot say it: codes are reused across the 2025 reform, so
+    ``admin_unit.code`` is unique only with its code system and validity.
+    """
+    code = edit.values.get("ward_code")
+    if code is None:
+        return None
+    a = ADMIN_UNIT.c
+    return select(
+        exists().where(
+            a.code == bindparam("ward", code, type_=Text),
+            a.level == literal_column("'commune'"),
+            or_(a.valid_to.is_(None), a.valid_to >= func.current_date()),
+        )
+    )
+
+
+def unknown_ward(code: str) -> InvalidParameterError:
+    """The refusal of a ``ward_code`` that ``ward_check`` did not find."""
+    return InvalidParameterError(
+        f"ward_code: {code!r} is not the code of a ward in force "
+        "(see /collections/admin_units/items?level=commune)",
+        parameter="ward_code",
+    )
 
 
 def _lonlat_bounds(

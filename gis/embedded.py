@@ -7,6 +7,15 @@ The cluster listens on 127.0.0.1 only, on a free port unless one is given, with
 password authentication (a random password kept in the data folder, mode 0600), fsync
 on and its log in the data folder. When run as root, ``initdb`` and the server run as
 the ``postgres`` OS user, since PostgreSQL refuses to run as root.
+
+Its port and listening settings are written into the cluster's own configuration
+(``dothi.conf``, included by ``postgresql.conf``), so an operator's
+``pg_ctl -D PGDATA start`` brings it back where the running server looks for it.
+
+Who stops it: the process that started it, or that adopted it. A cluster found
+running is adopted (and stopped when that process is done) unless the dothi process
+that started or adopted it is still alive (``owner.pid`` in the data folder): then it
+is that process's, and is left running.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ import contextlib
 import hashlib
 import os
 import pwd
+import re
 import secrets
 import shutil
 import socket
@@ -33,6 +43,7 @@ SUPERUSER = "dothi"
 # root cannot run PostgreSQL; clusters that root starts for a folder the postgres user
 # cannot reach live here instead, keyed by the folder's absolute path.
 ROOT_CLUSTER_HOME = Path("/var/lib/postgresql/dothi-clusters")
+CONFIG_NAME = "dothi.conf"
 
 
 def find_bindir() -> Path:
@@ -125,6 +136,8 @@ class EmbeddedCluster:
     data_dir: Path
     port: int | None = None
     started_here: bool = field(default=False, init=False)
+    # found running, left by a dothi process that is gone (crashed): now ours to stop
+    adopted: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         self.data_dir = self.data_dir.resolve()
@@ -152,6 +165,24 @@ class EmbeddedCluster:
         """The server log."""
         return self.data_dir / "postgresql.log"
 
+    @property
+    def owner_file(self) -> Path:
+        """The id of the dothi process that started or adopted the running server."""
+        return self.data_dir / "owner.pid"
+
+    @property
+    def owned(self) -> bool:
+        """Whether this process is to stop the server: it started or adopted it."""
+        return self.started_here or self.adopted
+
+    def owner(self) -> int | None:
+        """The live dothi process that runs this cluster, or None (none, or gone)."""
+        try:
+            pid = int(self.owner_file.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        return pid if _alive(pid) else None
+
     # --- lifecycle -----------------------------------------------------------------
     def start(self, *, timeout: float = 60) -> str:
         """Initialise when needed, start unless running, and return a database URL.
@@ -177,25 +208,30 @@ class EmbeddedCluster:
             self.started_here = True
         else:
             self.port = running
+            self.adopted = self.owner() is None
+        if self.owned:
+            self.owner_file.write_text(f"{os.getpid()}\n")
         self._wait_ready(timeout)
         return self.url("postgres")
 
     def stop(self) -> None:
         """Stop the server (fast shutdown) if it runs."""
-        if self.running_port() is None:
-            return
+        if self.running_port() is not None:
+            self.pg_ctl("-m", "fast", "-w", "stop")
+        if self.owner() in (os.getpid(), None):
+            self.owner_file.unlink(missing_ok=True)
+
+    def pg_ctl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run ``pg_ctl -D PGDATA ARGS`` as the cluster's OS user (as an operator
+        would: the port and settings come from the cluster's own configuration).
+
+        A server it starts logs to :attr:`server_log`: with its output on our pipe
+        it would hold the pipe open, and this call would never return.
+        """
         bindir = find_bindir()
-        self._run(
-            [
-                str(bindir / "pg_ctl"),
-                "-D",
-                str(self.pgdata),
-                "-m",
-                "fast",
-                "-w",
-                "stop",
-            ],
-            check=False,
+        log = ["-l", str(self.server_log)] if "-l" not in args else []
+        return self._run(
+            [str(bindir / "pg_ctl"), "-D", str(self.pgdata), *log, *args], check=False
         )
 
     def destroy(self) -> None:
@@ -213,14 +249,13 @@ class EmbeddedCluster:
             lines = pidfile.read_text().splitlines()
         except (FileNotFoundError, PermissionError):
             return None
-        if len(lines) < 4:
+        if len(lines) < 4 or not lines[0].strip().isdigit():
             return None
-        try:
-            os.kill(int(lines[0]), 0)
-        except (ProcessLookupError, ValueError):
+        # a postmaster killed with -9 leaves its pid file; its number may have been
+        # given to another process since: then PostgreSQL is not running (it starts
+        # over the stale file, which it checks the same way)
+        if not _alive(int(lines[0]), name="postgres"):
             return None
-        except PermissionError:
-            pass  # alive, owned by the postgres user
         return int(lines[3])
 
     def url(self, database: str, *, driver: str = "postgresql+psycopg") -> str:
@@ -281,7 +316,9 @@ class EmbeddedCluster:
             (self.data_dir / "pgdata").symlink_to(pgdata)
 
     def _pg_ctl_start(self, bindir: Path, timeout: float) -> None:
-        port = self.port or free_port()
+        port = self.port or self._configured_port() or free_port()
+        self._write_config(port)
+        self._clear_stale_pidfile()
         self.log_file.touch()
         if self._run_as:
             shutil.chown(self.log_file, self._run_as, self._run_as)
@@ -293,8 +330,6 @@ class EmbeddedCluster:
                 str(self.pgdata),
                 "-l",
                 str(log),
-                "-o",
-                f"-p {port}",
                 "-w",
                 "-t",
                 str(int(timeout)),
@@ -308,6 +343,53 @@ class EmbeddedCluster:
                 f"PostgreSQL did not start on port {port} (see {log}):\n{tail}"
             )
         self.port = port
+
+    @property
+    def config_file(self) -> Path:
+        """The settings dothi owns (port, addresses), included by postgresql.conf."""
+        return self.pgdata / CONFIG_NAME
+
+    def _clear_stale_pidfile(self) -> None:
+        """Remove the pid file of a postmaster killed with -9 whose number another
+        process has since: PostgreSQL would take that process for itself and refuse
+        to start. A file naming a dead process it removes on its own."""
+        pidfile = self.pgdata / "postmaster.pid"
+        try:
+            pid = int(pidfile.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return
+        try:
+            name = Path(f"/proc/{pid}/comm").read_text().strip()
+        except OSError:
+            return  # gone (PostgreSQL removes the file itself), or no /proc
+        if name != "postgres":
+            pidfile.unlink(missing_ok=True)
+
+    def _configured_port(self) -> int | None:
+        """The port of the last start, when it is still free (a stable address)."""
+        try:
+            text = self.config_file.read_text()
+        except OSError:
+            return None
+        match = re.search(r"^port = (\d+)$", text, re.MULTILINE)
+        port = int(match.group(1)) if match else None
+        return port if port is not None and _port_free(port) else None
+
+    def _write_config(self, port: int) -> None:
+        """Write the port and listening settings where ``pg_ctl start`` reads them."""
+        self.config_file.write_text(
+            "# written by dothi at each start: a manual pg_ctl start listens here too\n"
+            "listen_addresses = '127.0.0.1'\n"
+            f"port = {port}\n"
+            "unix_socket_directories = ''\n"
+        )
+        main = self.pgdata / "postgresql.conf"
+        include = f"include_if_exists = '{CONFIG_NAME}'\n"
+        if include not in main.read_text():  # clusters made before this file existed
+            with main.open("a") as conf:
+                conf.write(f"\n# dothi: port and addresses\n{include}")
+        if self._run_as:
+            shutil.chown(self.config_file, self._run_as, self._run_as)
 
     @property
     def server_log(self) -> Path:
@@ -342,6 +424,33 @@ class EmbeddedCluster:
                 f"{result.stderr.strip() or result.stdout.strip()}"
             )
         return result
+
+
+def _alive(pid: int, *, name: str | None = None) -> bool:
+    """Whether process ``pid`` runs (and, with ``name``, is that program)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # alive, another user's (the postgres user's)
+    if name is None:
+        return True
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip() == name
+    except FileNotFoundError:
+        return False  # gone meanwhile
+    except OSError:
+        return True  # no /proc here: trust the signal check
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _run_as_user() -> str | None:

@@ -55,7 +55,6 @@ import numpy as np
 import shapely
 import shapely.geometry
 from geoalchemy2 import Geometry
-from pyproj import CRS
 from pyproj.exceptions import CRSError
 from sqlalchemy import (
     ARRAY,
@@ -83,7 +82,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
-from gis.crs import transformer
+from gis.crs import (
+    area_of_use,
+    is_geographic,
+    segment_length,
+    transformer,
+    within_area,
+)
 from gis.errors import InvalidParameterError, LimitExceededError
 from gis.layer import Field, VectorLayer
 
@@ -110,8 +115,6 @@ _GROUPING_KEYWORDS = frozenset(
 # arithmetic stays far inside PostgreSQL numeric (131072 digits before the point,
 # 16383 after): results are bounded to this many digits either side
 MAX_DIGITS = 4_000
-# a BBOX in a projected filter-crs is densified every 100 m before it is transformed
-MAX_PROJECTED_BBOX_M = 1_000_000.0
 
 INT8_MIN = -(2**63)
 INT8_MAX = 2**63 - 1
@@ -693,7 +696,7 @@ class _Time:
 @lru_cache(maxsize=64)
 def _crs_is_geographic(srid: int) -> bool:
     try:
-        return bool(CRS.from_epsg(srid).is_geographic)
+        return is_geographic(srid)
     except CRSError:
         raise InvalidParameterError(
             f"filter-crs: EPSG:{srid} is not known", parameter="filter-crs"
@@ -1436,13 +1439,16 @@ class _Lowerer:
     def _check_coordinates(self, xy: np.ndarray[Any, Any]) -> float:
         """Prove the literal's coordinates are usable; return its largest |latitude|.
 
-        Coordinates must be finite, within the CRS's range (geographic CRSs), and
-        must transform to the storage CRS with PROJ (as PostGIS will).
+        Coordinates must be finite, within the CRS's range (geographic CRSs) or its
+        area of use (projected CRSs: ``gis.crs.area_of_use``), and must transform to
+        the storage CRS with PROJ (as PostGIS will).
         """
         if not np.isfinite(xy).all():
             raise _invalid("coordinates must be finite numbers", "spatial-functions")
         if self.geographic:
             self._check_lonlat(xy)
+        else:  # the shared rule for projected input (gis.crs, as for bbox=)
+            self._check_area(xy)
         target = self.layer.storage_srid
         if self.srid != target:
             x, y = transformer(self.srid, target).transform(xy[:, 0], xy[:, 1])
@@ -1456,6 +1462,17 @@ class _Lowerer:
             self._check_lonlat(xy)
             return float(np.abs(xy[:, 1]).max())
         return 90.0
+
+    def _check_area(self, xy: np.ndarray[Any, Any]) -> None:
+        bounds = (*xy.min(axis=0).tolist(), *xy.max(axis=0).tolist())
+        if not within_area(self.srid, (bounds[0], bounds[1], bounds[2], bounds[3])):
+            area = area_of_use(self.srid)
+            assert area is not None  # within_area is always True without one
+            raise _invalid(
+                f"coordinates outside the area of use of EPSG:{self.srid} "
+                f"(x {area[0]:.0f}..{area[2]:.0f}, y {area[1]:.0f}..{area[3]:.0f})",
+                "spatial-functions",
+            )
 
     def _check_lonlat(self, xy: np.ndarray[Any, Any]) -> None:
         if (np.abs(xy[:, 0]) > 180).any() or (np.abs(xy[:, 1]) > 90).any():
@@ -1488,13 +1505,6 @@ class _Lowerer:
                     "BBOX: the lower corner comes first", "basic-spatial-functions"
                 )
             crosses = True  # across the antimeridian (OGC 21-065 7.6)
-        if not self.geographic and max(x2 - x1, y2 - y1) > MAX_PROJECTED_BBOX_M:
-            raise _limit(
-                f"a BBOX in a projected filter-crs is at most "
-                f"{MAX_PROJECTED_BBOX_M / 1000:,.0f} km a side",
-                "bbox_size",
-                MAX_PROJECTED_BBOX_M,
-            )
         # the corners and edge midpoints stand for the densified edges
         xs = [x1, x2, x2, x1, (x1 + x2) / 2, (x1 + x2) / 2, x1, x2]
         ys = [y1, y1, y2, y2, y1, y2, (y1 + y2) / 2, (y1 + y2) / 2]
@@ -1502,8 +1512,12 @@ class _Lowerer:
             xs, ys = [x1, 180.0, -180.0, x2], [y1, y2, y1, y2]
         max_lat = self._check_coordinates(np.column_stack([xs, ys]))
         slots = tuple(self.slot(v) for v in (x1, y1, x2, y2))
+        # a projected box is densified before it is transformed, its vertices bounded
+        segment = None
+        if not self.geographic and self.srid != self.layer.storage_srid:
+            segment = self.slot(segment_length(self.srid, (x1, y1, x2, y2)))
         return _Typed(
-            ("bbox", slots, self.srid, crosses, not self.geographic),
+            ("bbox", slots, self.srid, crosses, segment),
             "geom",
             max_lat=max_lat,
         )
@@ -1849,7 +1863,7 @@ class _Compiler:
         return func.ST_Transform(geom, literal_column(str(self.storage_srid)))
 
     def _bbox(self, node: Node) -> ColumnElement[Any]:
-        _, slots, srid, crosses, projected = node
+        _, slots, srid, crosses, segment = node
         x1, y1, x2, y2 = (self.bind(s, "float") for s in slots)
         srid_sql: ColumnElement[Any] = literal_column(str(int(srid)))
         if crosses:
@@ -1861,9 +1875,9 @@ class _Compiler:
             )
         else:
             env = func.ST_MakeEnvelope(x1, y1, x2, y2, srid_sql)
-        if projected and int(srid) != self.storage_srid:
+        if segment is not None:
             # densify before transforming so the box's edges stay where they were
-            env = func.ST_Segmentize(env, literal_column("100"))
+            env = func.ST_Segmentize(env, self.bind(segment, "float"))
         return self._to_storage(env, int(srid))
 
     def _dwithin(self, node: Node) -> ColumnElement[bool]:

@@ -182,9 +182,25 @@ class Access:
         return principal.ward_codes if held else frozenset()
 
 
+# How a layer is drawn below ``TileSpec.minzoom`` (the rules are in gis.sql.tiles):
+# "cluster": points grouped on the tile's grid, each with its count;
+# "grid": every feature counted into the tile's grid cells (squares), for dense
+#   small polygons such as parcels;
+# "generalise": features of a pixel or more drawn simplified, smaller ones counted
+#   into grid cells (wards, planning zones);
+# "merge": lines simplified to the pixel and merged per category, with counts.
+Overview = Literal["cluster", "grid", "generalise", "merge"]
+
+
 @dataclass(frozen=True)
 class TileSpec:
-    """Vector tile settings of a layer (the rules are in ``gis.sql.tiles``)."""
+    """Vector tile settings of a layer (the rules are in ``gis.sql.tiles``).
+
+    From ``minzoom`` on, tiles carry single features; below it an overview made
+    as ``overview`` says, whose features carry ``count`` (how many features each
+    stands for) and the dominant value of ``category``, so that a layer opened at
+    its whole extent shows where its features are and what they are.
+    """
 
     minzoom: int = 10
     maxzoom: int = 22
@@ -193,6 +209,9 @@ class TileSpec:
     # below detail_zoom tiles carry only these properties (None: all of them)
     properties: tuple[str, ...] | None = None
     detail_zoom: int = 0
+    overview: Overview = "cluster"
+    # the property whose dominant value an overview feature carries (None: none)
+    category: str | None = None
 
 
 @dataclass(frozen=True)

@@ -9,18 +9,32 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import hashlib
+import hmac
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from gis.crs import CrsRef, parse_crs
+from gis.crs import CrsRef, clip_to_area, parse_crs
+from gis.edits import check_value
 from gis.errors import InvalidParameterError, LimitExceededError
 from gis.filters import Filter
-from gis.layer import Field
+from gis.layer import Field, VectorLayer
+
+if TYPE_CHECKING:
+    from psycopg_pool import AsyncConnectionPool
 
 Bbox = tuple[float, float, float, float]
+# a paging token is at most this long (4 sort values of text, base64): longer is a 400
+# before any decoding
+MAX_CURSOR_CHARS = 65_536
+# the HMAC-SHA256 tag of a token, truncated: 128 bits cannot be guessed
+CURSOR_TAG_BYTES = 16
+# the secret of migration 0009 that signs paging tokens when DOTHI_AUTH__SECRET_KEY is
+# not set: every worker and replica of one database signs with the same key
+PAGING_KEY_SQL = "SELECT value FROM app_secret WHERE name = 'paging'"
 
 
 @dataclass(frozen=True)
@@ -129,7 +143,11 @@ def parse_bbox(raw: str, crs: CrsRef) -> Bbox:
         raise InvalidParameterError(
             "bbox: the lower corner must come first", parameter="bbox"
         )
-    return (x1, y1, x2, y2)
+    if crs.srid in (4326, 4756):
+        return (x1, y1, x2, y2)
+    # a projected box: only its part inside the CRS's area of use (a zoomed-out web
+    # map sends more than the world), which also bounds its size
+    return clip_to_area(crs.srid, (x1, y1, x2, y2), parameter="bbox")
 
 
 def _parse_instant(text: str, *, end: bool) -> dt.datetime:
@@ -216,55 +234,110 @@ def parse_sortby(raw: str, visible: tuple[Field, ...]) -> tuple[SortKey, ...]:
     return tuple(keys)
 
 
-def encode_cursor(cursor: Cursor) -> str:
-    """An opaque, URL-safe token for a keyset position."""
-    payload = [_jsonable(v) for v in cursor.values]
-    raw = orjson.dumps({"v": payload, "i": cursor.id, "b": cursor.backwards})
+def paging_key(secret: str, stored: bytes | None) -> bytes:
+    """The key that signs paging tokens: derived from ``DOTHI_AUTH__SECRET_KEY`` when
+    it is set (one purpose, one key), else the database's own secret.
+
+    Examples
+    --------
+    >>> paging_key("s" * 32, None) == paging_key("s" * 32, b"other")
+    True
+    >>> paging_key("", b"k" * 32)
+    b'kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk'
+    """
+    if secret:
+        return hmac.new(secret.encode(), b"dothi paging tokens", "sha256").digest()
+    if not stored:
+        raise RuntimeError(
+            "no key to sign paging tokens: set DOTHI_AUTH__SECRET_KEY or migrate the "
+            "database (dothi db upgrade)"
+        )
+    return stored
+
+
+async def load_paging_key(pool: AsyncConnectionPool, secret: str) -> bytes:
+    """``paging_key`` for a server (read once, then kept): the same in every worker,
+    replica and restart."""
+    if secret:
+        return paging_key(secret, None)
+    async with pool.connection() as conn:
+        row = await (await conn.execute(PAGING_KEY_SQL)).fetchone()
+    return paging_key("", bytes(row[0]) if row else None)
+
+
+def _scope(layer: VectorLayer, sortby: tuple[SortKey, ...]) -> bytes:
+    # a token is valid for the collection and sort order it was made for only
+    order = ",".join(("-" if k.descending else "+") + k.field for k in sortby)
+    return f"{layer.id}|{order}|".encode()
+
+
+def _tag(key: bytes, scope: bytes, body: str) -> str:
+    digest = hmac.new(key, scope + body.encode(), hashlib.sha256).digest()
+    return _b64(digest[:CURSOR_TAG_BYTES])
+
+
+def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(token: str, sortby: tuple[SortKey, ...]) -> Cursor:
-    """Decode a token made by ``encode_cursor`` for the same sort order."""
+def encode_cursor(
+    cursor: Cursor, layer: VectorLayer, sortby: tuple[SortKey, ...], *, key: bytes
+) -> str:
+    """An opaque, URL-safe, signed token for a keyset position.
+
+    The sort values are those PostgreSQL wrote as JSON (numbers, strings, booleans,
+    null); the HMAC tag covers them, the collection and the sort order.
+    """
+    raw = orjson.dumps(
+        {"v": list(cursor.values), "i": cursor.id, "b": cursor.backwards}
+    )
+    body = _b64(raw)
+    return f"{body}.{_tag(key, _scope(layer, sortby), body)}"
+
+
+def decode_cursor(
+    token: str, layer: VectorLayer, sortby: tuple[SortKey, ...], *, key: bytes
+) -> Cursor:
+    """Check and decode a token made by ``encode_cursor`` for the same collection and
+    sort order.
+
+    The signature is checked first (a tampered token is a 400), then every value
+    against its sort key's column type (``gis.edits.check_value``: type, range,
+    NUL), so that nothing PostgreSQL would refuse reaches it.
+    """
+    body, _, tag = token.partition(".")
+    if (
+        len(token) > MAX_CURSOR_CHARS
+        or not token.isascii()  # compare_digest compares ASCII text only
+        or not tag
+        or not hmac.compare_digest(tag, _tag(key, _scope(layer, sortby), body))
+    ):
+        raise _bad_cursor()
     try:
-        data = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        values = data["v"]
-        ident = data["i"]
-        backwards = bool(data.get("b", False))
-        if not isinstance(values, list) or not isinstance(ident, int):
-            raise TypeError
-        if len(values) != len(sortby):
-            raise ValueError
-        decoded = tuple(_from_json(v) for v in values)
-    except (ValueError, TypeError, KeyError, binascii.Error, orjson.JSONDecodeError):
-        raise InvalidParameterError(
-            "cursor: not a paging token of this query (follow the next/prev links)",
-            parameter="cursor",
-        ) from None
-    return Cursor(decoded, ident, backwards)
+        data = orjson.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        values, ident, backwards = data["v"], data["i"], data["b"]
+    except (ValueError, TypeError, KeyError, binascii.Error):
+        raise _bad_cursor() from None
+    if (
+        not isinstance(values, list)
+        or len(values) != len(sortby)
+        or not isinstance(backwards, bool)
+        or not isinstance(ident, int)
+        or isinstance(ident, bool)
+        or not -(2**63) <= ident < 2**63
+    ):
+        raise _bad_cursor()
+    checked = []
+    for sort_key, value in zip(sortby, values, strict=True):
+        try:
+            checked.append(check_value(layer.table.c[sort_key.field], value))
+        except InvalidParameterError:
+            raise _bad_cursor() from None
+    return Cursor(tuple(checked), ident, backwards)
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dt.datetime | dt.date):
-        return {"t": value.isoformat()}
-    if hasattr(value, "as_tuple"):  # Decimal
-        return {"d": str(value)}
-    return value
-
-
-def _from_json(value: Any) -> Any:
-    import decimal
-
-    if isinstance(value, dict):
-        if "t" in value:
-            text = str(value["t"])
-            return (
-                dt.datetime.fromisoformat(text)
-                if "T" in text
-                else dt.date.fromisoformat(text)
-            )
-        if "d" in value:
-            return decimal.Decimal(str(value["d"]))
-        raise ValueError
-    if value is not None and not isinstance(value, int | float | str | bool):
-        raise TypeError
-    return value
+def _bad_cursor() -> InvalidParameterError:
+    return InvalidParameterError(
+        "cursor: not a paging token of this query (follow the next/prev links)",
+        parameter="cursor",
+    )

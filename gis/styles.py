@@ -1,7 +1,7 @@
 """Style encodings made from one source per layer (``styles/<layer>/style.json``).
 
 The source says what a cartographer decides (symbol kind, colour, opacity, outline,
-width or radius, minimum zoom, vi/en title); this module writes it as MapLibre style
+width or radius, vi/en title); this module writes it as MapLibre style
 JSON, SLD 1.1 (Symbology Encoding 1.1) and QGIS QML, and draws a legend, so the
 encodings cannot drift apart.
 """

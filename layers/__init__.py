@@ -78,6 +78,7 @@ def validate(layer: VectorLayer) -> None:
     for name in layer.tiles.properties or ():
         if layer.field(name) is None:
             raise ValueError(f"{layer.id}: tile property {name!r} is not a field")
+    _validate_overview(layer)
     access = layer.access
     scoped = access.ward_scoped & (access.write | access.creators | access.personal)
     if scoped and "ward_code" not in columns:
@@ -85,6 +86,31 @@ def validate(layer: VectorLayer) -> None:
     unknown = set(layer.crs_srids) - set(DEFAULT_CRS_SRIDS)
     if unknown:
         raise ValueError(f"{layer.id}: CRS {sorted(unknown)} not in the registry")
+
+
+# the overview kinds that fit each geometry dimension (gis.sql.tiles draws them)
+_OVERVIEWS = {
+    "Point": {"cluster"},
+    "Line": {"merge"},
+    "Polygon": {"grid", "generalise"},
+}
+
+
+def _validate_overview(layer: VectorLayer) -> None:
+    """The overview fits the geometry; its category is a plain public column."""
+    if not layer.geometry_type:
+        return
+    spec = layer.tiles
+    kind = next(k for k in _OVERVIEWS if k in layer.geometry_type)
+    if spec.overview not in _OVERVIEWS[kind]:
+        raise ValueError(f"{layer.id}: overview {spec.overview!r} does not fit {kind}")
+    if spec.category is None:
+        return
+    f = layer.field(spec.category)
+    if f is None or f.personal or f.derived or spec.category not in layer.table.c:
+        raise ValueError(
+            f"{layer.id}: overview category {spec.category!r} is not a column"
+        )
 
 
 CATALOGUE: dict[str, VectorLayer] = _discover()

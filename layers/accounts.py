@@ -1,4 +1,4 @@
-"""Account tables: local users and API keys (``gis.auth`` reads and writes them).
+"""Account tables: local users, API keys and the sign-in lockout (``gis.auth``).
 
 Not a layer: these tables are never published, and hold credentials (an argon2id
 hash per user, a SHA-256 per key: never a password or a key in the clear).
@@ -16,6 +16,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Identity,
+    Integer,
     LargeBinary,
     Table,
     Text,
@@ -69,6 +70,9 @@ app_user = Table(
         nullable=False,
         server_default=func.now(),
     ),
+    # bumped by the database when what a sign-in proves changes (migration 0010):
+    # remembered sign-ins check it on every request
+    Column("credential_version", BigInteger, nullable=False, server_default=text("1")),
     CheckConstraint("username = lower(username)", name="username_lower"),
     CheckConstraint(ROLES_CHECK, name="roles_known"),
     CheckConstraint(WARDS_CHECK, name="ward_codes_format"),
@@ -91,4 +95,23 @@ api_key = Table(
     CheckConstraint(ROLES_CHECK, name="roles_known"),
     CheckConstraint(WARDS_CHECK, name="ward_codes_format"),
     comment="API keys of external systems; only a SHA-256 of each key is stored.",
+)
+
+sign_in_failure = Table(
+    "sign_in_failure",
+    metadata,
+    # the name as presented (normalised), whether or not such an account exists: the
+    # lockout must not tell which names are accounts
+    Column("username", Text, primary_key=True),
+    Column("address", Text, primary_key=True),  # api.limits.client_key
+    Column("failures", Integer, nullable=False),
+    Column(
+        "last_attempt_at",
+        DateTime(timezone=True),
+        nullable=False,
+        server_default=func.now(),
+    ),
+    Column("locked_until", DateTime(timezone=True)),
+    comment="Failed password checks per account name and client address "
+    "(the sign-in lockout).",
 )

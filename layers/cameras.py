@@ -56,7 +56,7 @@ LAYER = VectorLayer(
         write=frozenset({"security_officer", "admin"}),
         personal=frozenset({"security_officer", "admin"}),
     ),
-    tiles=TileSpec(minzoom=12),
+    tiles=TileSpec(minzoom=12, category="camera_type"),
     time=TimeSpec("installed_on"),
     keywords=("camera", "IOC"),
 )

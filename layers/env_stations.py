@@ -49,7 +49,7 @@ LAYER = VectorLayer(
     ),
     geometry_type="Point",
     access=Access(write=frozenset({"admin"})),
-    tiles=TileSpec(minzoom=8),
+    tiles=TileSpec(minzoom=8, category="medium"),
     time=TimeSpec("installed_on"),
     keywords=("environment", "air quality", "quan trắc"),
 )

@@ -115,6 +115,7 @@ LAYER = VectorLayer(
         cluster_below=14,
         properties=("category", "status", "received_at"),
         detail_zoom=16,
+        category="category",
     ),
     time=TimeSpec("received_at"),
     keywords=("reports", "phản ánh"),

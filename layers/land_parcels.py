@@ -144,6 +144,8 @@ LAYER = VectorLayer(
         minzoom=13,
         properties=("ward_code", "sheet_no", "parcel_no", "land_use"),
         detail_zoom=17,
+        overview="grid",
+        category="land_use",
     ),
     time=TimeSpec("valid_from", "valid_to"),
     keywords=("cadastre", "địa chính", "thửa đất"),

@@ -48,7 +48,7 @@ LAYER = VectorLayer(
     ),
     geometry_type="Point",
     access=Access(write=frozenset({"lighting_crew", "admin"})),
-    tiles=TileSpec(minzoom=11),
+    tiles=TileSpec(minzoom=11, category="status"),
     time=TimeSpec("installed_on"),
     keywords=("lighting", "chiếu sáng"),
 )

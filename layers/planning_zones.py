@@ -71,6 +71,8 @@ LAYER = VectorLayer(
         minzoom=11,
         properties=("zone_code", "zone_function", "land_use", "max_floors"),
         detail_zoom=15,
+        overview="generalise",
+        category="land_use",
     ),
     time=TimeSpec("valid_from", "valid_to"),
     keywords=("planning", "quy hoạch"),

@@ -58,6 +58,7 @@ LAYER = VectorLayer(
         cluster_below=14,
         properties=("name", "category"),
         detail_zoom=16,
+        category="category",
     ),
     keywords=("poi", "school", "health", "tourism"),
 )

@@ -45,6 +45,6 @@ LAYER = VectorLayer(
     ),
     geometry_type="MultiLineString",
     access=Access(write=frozenset({"lighting_crew", "admin"})),
-    tiles=TileSpec(minzoom=9),
+    tiles=TileSpec(minzoom=9, overview="merge", category="power"),
     keywords=("power", "điện"),
 )

@@ -46,6 +46,12 @@ LAYER = VectorLayer(
     ),
     geometry_type="MultiLineString",
     access=Access(write=frozenset({"planner", "admin"})),
-    tiles=TileSpec(minzoom=10, properties=("name", "road_class"), detail_zoom=15),
+    tiles=TileSpec(
+        minzoom=10,
+        properties=("name", "road_class"),
+        detail_zoom=15,
+        overview="merge",
+        category="road_class",
+    ),
     keywords=("roads", "giao thông"),
 )

@@ -66,6 +66,7 @@ LAYER = VectorLayer(
         cluster_below=14,
         properties=("status", "lamp_type", "power_w"),
         detail_zoom=17,
+        category="status",
     ),
     time=TimeSpec("installed_on"),
     keywords=("lighting", "chiếu sáng"),

@@ -64,6 +64,7 @@ LAYER = VectorLayer(
         cluster_below=15,
         properties=("species_vi", "health", "height_m"),
         detail_zoom=17,
+        category="category",
     ),
     time=TimeSpec("planted_on"),
     keywords=("trees", "cây xanh"),

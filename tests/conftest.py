@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -25,6 +26,9 @@ SHARED_DATA = Path(
     )
 )
 _clone_ids = itertools.count()
+# Starlette's TestClient sends Host "testserver": trusted in the tests' settings
+# only (every Settings() reads it), never among the shipped defaults
+os.environ.setdefault("DOTHI_API__TRUSTED_HOSTS", "localhost,127.0.0.1,::1,testserver")
 
 
 def shared_data(relative: str) -> Path:
@@ -123,30 +127,27 @@ def client(city_url: str) -> Iterator[object]:
         yield c
 
 
-@pytest.fixture(scope="session")
-def live_url(city_url: str) -> Iterator[str]:
-    """The app served by uvicorn on a free loopback port (for GDAL and OWSLib)."""
+@contextmanager
+def served(settings: object, database_url: str) -> Iterator[str]:
+    """The app for ``settings`` served by uvicorn on a free loopback port, configured
+    as ``dothi serve`` runs it (api.server: the HTTP limits); yields its URL."""
     import threading
     import time
 
     import uvicorn
 
     from api.app import create_app
+    from api.server import server_config
     from gis.embedded import free_port
-    from gis.settings import LimitSettings, Settings
+    from gis.settings import Settings
 
+    assert isinstance(settings, Settings)
     port = free_port()
-    settings = Settings(
-        limits=LimitSettings(anonymous_rate_per_s=1_000_000, anonymous_burst=1_000_000)
+    app = create_app(settings, database_url=database_url)
+    config = server_config(
+        app, settings, host="127.0.0.1", port=port, log_level="warning"
     )
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, database_url=city_url),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -154,6 +155,20 @@ def live_url(city_url: str) -> Iterator[str]:
         if time.monotonic() > deadline:
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_url(city_url: str) -> Iterator[str]:
+    """The app served by uvicorn on a free loopback port (for GDAL and OWSLib)."""
+    from gis.settings import LimitSettings, Settings
+
+    settings = Settings(
+        limits=LimitSettings(anonymous_rate_per_s=1_000_000, anonymous_burst=1_000_000)
+    )
+    with served(settings, city_url) as url:
+        yield url

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request, Response
 from api import html, negotiation
 from api.deps import LangDep, LayerDep, PrincipalDep, reject_unknown, visible_layers
 from api.links import alternates, base_url, link
-from api.stats import layer_stats
+from api.stats import LayerStats, layer_stats, layer_stats_many
 from gis.crs import CRS84, crs_uris
 from gis.layer import VectorLayer
 
@@ -34,12 +34,13 @@ def _iso(value: Any) -> str | None:
 
 
 async def collection_doc(
-    request: Request, layer: VectorLayer, lang: str
+    request: Request, layer: VectorLayer, lang: str, stats: LayerStats | None = None
 ) -> dict[str, Any]:
-    """The collection document of ``layer``."""
+    """The collection document of ``layer`` (with ``stats`` when already read)."""
     base = base_url(request)
     url = f"{base}/collections/{layer.id}"
-    stats = await layer_stats(request, layer)
+    if stats is None:
+        stats = await layer_stats(request, layer)
     extent: dict[str, Any] = {}
     if stats.bbox:
         extent["spatial"] = {"bbox": [list(stats.bbox)], "crs": CRS84}
@@ -90,9 +91,13 @@ async def list_collections(
     reject_unknown(request, {"f", "lang"})
     fmt = negotiation.choose(request, ("json", "html"))
     base = base_url(request)
+    layers = list(visible_layers(principal))
+    # together: layers whose statistics are being refreshed hold the listing up once
+    # (api.stats.WAIT_S at most), not once each
+    stats = await layer_stats_many(request, layers)
     docs = [
-        await collection_doc(request, layer, lang)
-        for layer in visible_layers(principal)
+        await collection_doc(request, layer, lang, s)
+        for layer, s in zip(layers, stats, strict=True)
     ]
     if fmt == "html":
         return html.render(

@@ -88,7 +88,7 @@ async def api_definition(
 ) -> Response:
     """The OpenAPI 3.0 document, listing only the collections the caller may see."""
     reject_unknown(request, {"f", "lang"})
-    fmt = negotiation.choose(request, ("json", "html"))
+    fmt = negotiation.choose(request, ("openapi", "html"))
     doc = build_openapi(
         base_url(request), principal, lang, request.app.state.settings.limits
     )

@@ -24,6 +24,7 @@ from api.deps import (
     feature_id_of,
     reject_unknown,
 )
+from api.idempotency import create_feature_once, idempotency_key
 from api.links import base_url
 from gis.auth import AuthenticationError
 from gis.crs import CRS84, parse_crs
@@ -34,7 +35,9 @@ from gis.edits import (
     delete_statement,
     insert_statement,
     parse_feature,
+    unknown_ward,
     update_statement,
+    ward_check,
 )
 from gis.errors import (
     ConflictError,
@@ -73,7 +76,7 @@ async def _body(request: Request, media: tuple[str, ...], layer: VectorLayer,
             f"send the feature as {' or '.join(media)}", parameter="Content-Type"
         )
     crs = parse_crs(request.headers.get("content-crs", CRS84), layer.crs_srids)
-    return parse_feature(
+    edit = parse_feature(
         await request.body(),
         layer,
         operation=operation,
@@ -82,6 +85,11 @@ async def _body(request: Request, media: tuple[str, ...], layer: VectorLayer,
         feature_id=feature_id,
         roles=principal.roles,
     )
+    if (check := ward_check(edit)) is not None:  # a ward the city has (400)
+        found = await fetch_one(request.app.state.pool, compile_statement(check), {})
+        if not (found and found[0]):
+            raise unknown_ward(edit.values["ward_code"])
+    return edit
 
 
 def _check_wards(principal: Principal, layer: VectorLayer, edit: FeatureEdit,
@@ -216,11 +224,18 @@ async def item_options(
 async def create_feature(
     request: Request, layer: LayerDep, principal: PrincipalDep
 ) -> Response:
-    """201 with the new feature's ``Location``."""
+    """201 with the new feature's ``Location``; with an ``Idempotency-Key``, a retry
+    gets the first answer and creates nothing."""
     reject_unknown(request, {"lang"})
     _allowed(principal, layer, create=True)
+    key = idempotency_key(request)
     edit = await _body(request, FEATURE_MEDIA, layer, "create", principal)
     _check_wards(principal, layer, edit, create=True)
+    if key is not None:
+        try:
+            return await create_feature_once(request, layer, edit, key)
+        except psycopg.Error as exc:
+            raise _write_error(layer, exc, deleting=False) from None
     fid = await _execute(request, layer, insert_statement(layer, edit))
     assert fid is not None  # INSERT ... RETURNING always returns the row
     location = f"{base_url(request)}/collections/{layer.id}/items/{fid}"

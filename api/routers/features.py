@@ -20,8 +20,8 @@ from api.deps import (
     feature_id_of,
     reject_unknown,
 )
-from api.links import base_url, link, with_query
-from api.stats import layer_stats
+from api.links import base_url, link, self_url, with_query
+from api.stats import estimated_rows
 from gis.crs import CRS84, parse_crs
 from gis.db import fetch_one
 from gis.errors import InvalidParameterError, NotFoundError
@@ -32,6 +32,7 @@ from gis.query import (
     ItemsQuery,
     decode_cursor,
     encode_cursor,
+    load_paging_key,
     parse_bbox,
     parse_datetime,
     parse_limit,
@@ -53,10 +54,31 @@ ITEMS_PARAMS = {
 COUNT_MAX_ROWS = 100_000
 
 
+async def paging_key_of(request: Request) -> bytes:
+    """The key that signs paging tokens, read once (lazily: a server started while
+    PostgreSQL is down answers 503 until it is back, as for any other request)."""
+    key: bytes | None = getattr(request.app.state, "paging_key", None)
+    if key is None:
+        settings: Settings = request.app.state.settings
+        secret = settings.auth.secret_key.get_secret_value()
+        key = await load_paging_key(request.app.state.pool, secret)
+        request.app.state.paging_key = key
+    return key
+
+
 def parse_items_query(
-    request: Request, layer: VectorLayer, fields: tuple[Field, ...], settings: Settings
+    request: Request,
+    layer: VectorLayer,
+    fields: tuple[Field, ...],
+    settings: Settings,
+    *,
+    paging_key: bytes = b"",
 ) -> ItemsQuery:
-    """Validate the query string of an items request (400 on anything wrong)."""
+    """Validate the query string of an items request (400 on anything wrong).
+
+    ``paging_key`` checks a ``cursor`` (``paging_key_of``); a route without paging
+    refuses the parameter before this runs.
+    """
     q = request.query_params
     queryables = {f.name for f in fields if f.queryable}
     reject_unknown(request, ITEMS_PARAMS | queryables)
@@ -108,7 +130,9 @@ def parse_items_query(
         skip_geometry=skip == "true",
         sortby=sortby,
         equals=tuple((n, q[n]) for n in sorted(queryables) if n in q),
-        cursor=decode_cursor(q["cursor"], sortby) if "cursor" in q else None,
+        cursor=decode_cursor(q["cursor"], layer, sortby, key=paging_key)
+        if "cursor" in q
+        else None,
         filter=flt,
     )
 
@@ -169,6 +193,8 @@ def _not_modified(request: Request, headers: dict[str, str]) -> Response | None:
 
 def _page_links(
     request: Request,
+    layer: VectorLayer,
+    paging_key: bytes,
     url: str,
     fmt: str,
     row: Any,
@@ -198,7 +224,9 @@ def _page_links(
     )
     if row.returned and has_next and shown_last:
         keys = orjson.loads(shown_last)
-        token = encode_cursor(Cursor(tuple(keys[:-1]), int(keys[-1])))
+        token = encode_cursor(
+            Cursor(tuple(keys[:-1]), int(keys[-1])), layer, query.sortby, key=paging_key
+        )
         links.append(
             link(
                 with_query(url, {**keep, "cursor": token, "f": fmt}),
@@ -209,7 +237,12 @@ def _page_links(
         )
     if row.returned and has_prev and shown_first:
         keys = orjson.loads(shown_first)
-        token = encode_cursor(Cursor(tuple(keys[:-1]), int(keys[-1]), backwards=True))
+        token = encode_cursor(
+            Cursor(tuple(keys[:-1]), int(keys[-1]), backwards=True),
+            layer,
+            query.sortby,
+            key=paging_key,
+        )
         links.append(
             link(
                 with_query(url, {**keep, "cursor": token, "f": fmt}),
@@ -235,15 +268,17 @@ async def get_items(
 ) -> Response:
     """A page of features, built as GeoJSON by PostgreSQL."""
     fields = layer.visible_fields(principal)
-    query = parse_items_query(request, layer, fields, settings)
+    key = await paging_key_of(request)
+    query = parse_items_query(request, layer, fields, settings, paging_key=key)
     offered = ("geojson", "jsonfg", "html", "csv")
     fmt = negotiation.choose(request, offered)
-    stats = await layer_stats(request, layer)
+    # the size only, from this process's last read: a page never waits on extents
+    est_rows = await estimated_rows(request, layer)
     compiled, values = items_sql(
         layer,
         query,
         _selected(fields, query),
-        count=stats.est_rows <= COUNT_MAX_ROWS,
+        count=est_rows <= COUNT_MAX_ROWS,
         encoding=fmt,  # type: ignore[arg-type]
     )
     row = await fetch_one(
@@ -254,7 +289,7 @@ async def get_items(
         claims=claims_of(request),
     )
     url = f"{base_url(request)}/collections/{layer.id}/items"
-    links = _page_links(request, url, fmt, row, query, offered)
+    links = _page_links(request, layer, key, url, fmt, row, query, offered)
     if fmt == "html":
         return _items_html(request, layer, lang, row, links, query, fields)
     if fmt == "csv":
@@ -402,7 +437,7 @@ def _feature_response(
             feature=feature,
             geometry_type=layer.geometry_type,
         )
-    url = str(request.url).split("?")[0]
+    url = self_url(request)
     links = [
         link(url, "self", GEOJSON),
         link(f"{url}?f=html", "alternate", "text/html"),

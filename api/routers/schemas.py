@@ -38,7 +38,7 @@ def _respond(
         with_id=with_id,
         title=f"{layer.title.get(lang)} — {part}",
     )
-    if negotiation.choose(request, ("json", "html")) == "html":
+    if negotiation.choose(request, ("schema", "html")) == "html":
         rows = [
             f"{k}: {v.get('type', v.get('format', ''))}"
             for k, v in doc["properties"].items()

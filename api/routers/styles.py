@@ -17,11 +17,7 @@ from layers import STYLES_DIR
 
 router = APIRouter()
 JSON = "application/json"
-ENCODINGS = {
-    "mapbox": "application/vnd.mapbox.style+json",
-    "sld11": "application/vnd.ogc.sld+xml;version=1.1",
-    "qml": "application/vnd.qgis.qml",
-}
+ENCODINGS = {k: negotiation.MEDIA[k] for k in ("mapbox", "sld11", "qml")}
 CITY = "city"
 StyleId = Annotated[str, Path(alias="styleId")]
 
@@ -30,10 +26,12 @@ def _styled(principal: Principal) -> list[VectorLayer]:
     return [la for la in visible_layers(principal) if la.geometry_type is not None]
 
 
-def _style_links(url: str) -> list[dict[str, Any]]:
-    out = [
-        link(f"{url}?f={k}", "stylesheet", media, k) for k, media in ENCODINGS.items()
-    ]
+# the city style is MapLibre only: SLD and QML describe one layer each
+CITY_ENCODINGS = ("mapbox",)
+
+
+def _style_links(url: str, encodings: tuple[str, ...]) -> list[dict[str, Any]]:
+    out = [link(f"{url}?f={k}", "stylesheet", ENCODINGS[k], k) for k in encodings]
     out.append(link(f"{url}/metadata", "describedby", JSON, "metadata"))
     return out
 
@@ -45,7 +43,9 @@ async def list_styles(request: Request, lang: LangDep) -> Response:
     url = f"{base_url(request)}/styles/{CITY}"
     title = "Bản đồ đô thị" if lang == "vi" else "City map"
     body = {
-        "styles": [{"id": CITY, "title": title, "links": _style_links(url)}],
+        "styles": [
+            {"id": CITY, "title": title, "links": _style_links(url, CITY_ENCODINGS)}
+        ],
         "links": [link(f"{base_url(request)}/styles", "self", JSON)],
     }
     return Response(orjson.dumps(body), media_type=JSON)
@@ -59,8 +59,7 @@ async def get_style(
     reject_unknown(request, {"f", "lang"})
     if style_id != CITY:
         raise NotFoundError(f"no style {style_id!r}; styles: {CITY}")
-    fmt = negotiation.choose_any(request, {"mapbox": ENCODINGS["mapbox"]})
-    del fmt
+    negotiation.choose(request, CITY_ENCODINGS)
     sources = [load_source(STYLES_DIR, la.id) for la in _styled(principal)]
     doc = maplibre_style(
         sources,
@@ -84,9 +83,25 @@ async def style_metadata(
     if style_id != CITY:
         raise NotFoundError(f"no style {style_id!r}; styles: {CITY}")
     base = base_url(request)
-    body = {
-        "id": CITY,
-        "title": "Bản đồ đô thị" if lang == "vi" else "City map",
+    title = "Bản đồ đô thị" if lang == "vi" else "City map"
+    url = f"{base}/styles/{CITY}"
+    body = _metadata(CITY, title, url, _styled(principal), base, lang, CITY_ENCODINGS)
+    return Response(orjson.dumps(body), media_type=JSON)
+
+
+def _metadata(
+    style_id: str,
+    title: str,
+    url: str,
+    layers: list[VectorLayer],
+    base: str,
+    lang: str,
+    encodings: tuple[str, ...],
+) -> dict[str, Any]:
+    """A style's metadata document: what it draws, with a legend per layer."""
+    return {
+        "id": style_id,
+        "title": title,
         "scope": "style",
         "layers": [
             {
@@ -102,11 +117,10 @@ async def style_metadata(
                     "image/svg+xml",
                 ),
             }
-            for la in _styled(principal)
+            for la in layers
         ],
-        "links": _style_links(f"{base}/styles/{CITY}"),
+        "links": _style_links(url, encodings),
     }
-    return Response(orjson.dumps(body), media_type=JSON)
 
 
 @router.get(
@@ -128,7 +142,7 @@ async def collection_styles(
                 "id": "default",
                 "title": layer.title.get(lang),
                 "links": [
-                    *_style_links(url),
+                    *_style_links(url, tuple(ENCODINGS)),
                     link(f"{url}/legend", "legend", "image/svg+xml"),
                 ],
             }
@@ -154,7 +168,7 @@ async def collection_style(
     """The style as MapLibre JSON (``f=mapbox``), SLD 1.1 (``sld11``) or QML."""
     reject_unknown(request, {"f", "lang"})
     src = _layer_source(layer, style_id)
-    fmt = negotiation.choose_any(request, ENCODINGS)
+    fmt = negotiation.choose(request, tuple(ENCODINGS))
     if fmt == "sld11":
         return Response(sld(src, lang), media_type=ENCODINGS[fmt])
     if fmt == "qml":
@@ -180,3 +194,22 @@ async def collection_legend(
     return Response(
         legend_svg(_layer_source(layer, style_id), lang), media_type="image/svg+xml"
     )
+
+
+@router.get(
+    "/collections/{collectionId}/styles/{styleId}/metadata",
+    operation_id="getCollectionStyleMetadata",
+    summary="Metadata of a collection's style",
+)
+async def collection_style_metadata(
+    request: Request, layer: LayerDep, style_id: StyleId, lang: LangDep
+) -> Response:
+    """What the collection's style draws, with its legend."""
+    reject_unknown(request, {"f", "lang"})
+    _layer_source(layer, style_id)
+    negotiation.choose(request, ("json",))
+    base = base_url(request)
+    url = f"{base}/collections/{layer.id}/styles/{style_id}"
+    title = layer.title.get(lang)
+    body = _metadata(style_id, title, url, [layer], base, lang, tuple(ENCODINGS))
+    return Response(orjson.dumps(body), media_type=JSON)

@@ -19,7 +19,7 @@ from api.deps import (
     visible_layers,
 )
 from api.links import base_url, link
-from api.stats import layer_stats
+from api.stats import layer_stats_many
 from gis.cache import TileCache
 from gis.crs import uri_for
 from gis.db import fetch_one
@@ -108,7 +108,7 @@ async def _tileset_doc(
 ) -> dict[str, Any]:
     tms = _tms_or_404(tms_id)
     base = base_url(request)
-    minzoom = min(la.tiles.minzoom for la in layers)
+    minzoom = 0  # below a layer's minzoom its tiles are overviews (gis.sql.tiles)
     maxzoom = max(la.tiles.maxzoom for la in layers)
     limits = []
     bbox = await _union_bbox(request, layers)
@@ -138,8 +138,9 @@ async def _tileset_doc(
                 "title": la.title.en,
                 "dataType": "vector",
                 "geometryDimension": _dimension(la),
-                "minTileMatrix": str(la.tiles.minzoom),
+                "minTileMatrix": "0",
                 "maxTileMatrix": str(la.tiles.maxzoom),
+                **_zooms(la),
                 "propertiesSchema": {
                     "type": "object",
                     "properties": {
@@ -161,6 +162,20 @@ async def _tileset_doc(
     }
 
 
+def _zooms(layer: VectorLayer) -> dict[str, Any]:
+    """Which zooms carry single features and which an overview, and its kind."""
+    spec = layer.tiles
+    return {
+        "dothi:featuresFromZoom": spec.minzoom,
+        "dothi:overview": {
+            "zooms": f"0-{spec.minzoom - 1}" if spec.minzoom > 0 else None,
+            "kind": spec.overview,
+            "properties": ["count", "overview"]
+            + ([spec.category] if spec.category else []),
+        },
+    }
+
+
 def _dimension(layer: VectorLayer) -> int:
     g = (layer.geometry_type or "").lower()
     return 0 if "point" in g else 1 if "line" in g else 2
@@ -169,9 +184,7 @@ def _dimension(layer: VectorLayer) -> int:
 async def _union_bbox(
     request: Request, layers: list[VectorLayer]
 ) -> tuple[float, float, float, float] | None:
-    boxes = [
-        s.bbox for s in [await layer_stats(request, la) for la in layers] if s.bbox
-    ]
+    boxes = [s.bbox for s in await layer_stats_many(request, layers) if s.bbox]
     if not boxes:
         return None
     return (
@@ -191,23 +204,28 @@ async def _tilejson(
 ) -> dict[str, Any]:
     base = base_url(request)
     bbox = await _union_bbox(request, layers) or (-180.0, -85.0, 180.0, 85.0)
-    minzoom = min(la.tiles.minzoom for la in layers)
+    detail = min(la.tiles.minzoom for la in layers)
     return {
         "tilejson": "3.0.0",
         "name": ", ".join(la.id for la in layers),
         "scheme": "xyz",
         "tiles": [f"{base}{path}/{tms_id}/{{z}}/{{y}}/{{x}}"],
-        "minzoom": minzoom,
+        "minzoom": 0,
         "maxzoom": max(la.tiles.maxzoom for la in layers),
         "bounds": list(bbox),
-        "center": [(bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2, minzoom + 2],
+        "center": [(bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2, detail],
         "vector_layers": [
             {
                 "id": la.id,
                 "description": la.title.en,
-                "minzoom": la.tiles.minzoom,
+                "minzoom": 0,
                 "maxzoom": la.tiles.maxzoom,
-                "fields": {f.name: f.title.en for f in tiled_fields(la, principal)},
+                "fields": {
+                    **{f.name: f.title.en for f in tiled_fields(la, principal)},
+                    "count": "features this one stands for (overview zooms)",
+                    "overview": "cluster, grid, generalise or merge (overview zooms)",
+                },
+                **_zooms(la),
             }
             for la in layers
         ],
@@ -292,10 +310,10 @@ async def _tileset_response(
     principal: Principal,
 ) -> Response:
     _tms_or_404(tms_id)
-    fmt = negotiation.choose_any(request, {"json": JSON, "tilejson": TILEJSON})
+    fmt = negotiation.choose(request, ("json", "tilejson"))
     if fmt == "tilejson":
         doc = await _tilejson(request, layers, tms_id, path, principal)
-        return Response(orjson.dumps(doc), media_type=JSON)
+        return Response(orjson.dumps(doc), media_type=TILEJSON)
     doc = await _tileset_doc(request, layers, tms_id, path, title, principal)
     return Response(orjson.dumps(doc), media_type=JSON)
 
@@ -317,12 +335,12 @@ async def collection_tile(
     """One Mapbox Vector Tile made by ``ST_AsMVT``."""
     reject_unknown(request, {"f", "lang"})
     ref = tile(tms_id, z, row, col)
-    if layer.geometry_type is None or not (
-        layer.tiles.minzoom <= ref.z <= layer.tiles.maxzoom
-    ):
+    if layer.geometry_type is None:
+        raise NotFoundError(f"{layer.id} has no geometry and no tiles")
+    if ref.z > layer.tiles.maxzoom:
         raise NotFoundError(
             f"no tile {ref.z}/{ref.row}/{ref.col}: {layer.id} has tiles at zooms "
-            f"{layer.tiles.minzoom}-{layer.tiles.maxzoom}"
+            f"0-{layer.tiles.maxzoom}"
         )
     return await _tile_response(request, [layer], principal, ref)
 
@@ -378,7 +396,7 @@ async def dataset_tile(
     layers = [
         la
         for la in _tileset_layers(visible_layers(principal))
-        if la.tiles.minzoom <= ref.z <= la.tiles.maxzoom
+        if ref.z <= la.tiles.maxzoom
     ]
     if not layers:
         raise NotFoundError(f"no layer has tiles at zoom {ref.z}")

@@ -1,56 +1,58 @@
-"""Per-layer statistics for collection metadata: extent, time span, estimated size."""
+"""Per-layer statistics for collection metadata: extent, time span, estimated size.
+
+The values live in ``layer_stats`` (migration 0011), computed by the database's
+``refresh_layer_stats`` once per data version of the layer's table. Reading them is
+one primary-key look-up; the refresh is the only statement that scans the table.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import Select, func, literal, literal_column, select, text
-
 from gis.layer import VectorLayer
+from gis.sql.compiled import Compiled
+
+# a refresh waits this many times its own last duration after the last one, so a
+# stream of edits costs the database at most about a tenth of a core per layer
+REFRESH_SPACING = 10.0
 
 
-def build_layer_stats(layer: VectorLayer) -> Select[Any]:
-    """One row: ``xmin, ymin, xmax, ymax, tmin, tmax, est_rows``.
+# one text for every layer (the table is a parameter): prepared once per connection
+_READ = (
+    "SELECT s.west, s.south, s.east, s.north, s.tmin, s.tmax, "
+    "greatest(c.reltuples::float8, s.row_count::float8, 0) AS est_rows, "
+    "s.version, v.version AS current, "
+    "greatest(extract(epoch FROM s.computed_at - clock_timestamp())::float8"
+    " + s.duration_ms * %(spacing)s / 1000.0, 0) AS due_in_s "
+    "FROM layer_version v "
+    "LEFT JOIN layer_stats s ON s.table_name = v.table_name "
+    "LEFT JOIN pg_class c ON c.oid = to_regclass(v.table_name) "
+    "WHERE v.table_name = %(table)s"
+)
 
-    The spatial extent is PostGIS' estimate from the planner statistics when there are
-    any (cheap on millions of rows), else the exact ``ST_Extent``; the time span is
-    exact (``min``/``max`` of the time columns).
+
+def build_stats_read(layer: VectorLayer) -> Compiled:
+    """One row: the stored statistics of ``layer`` and whether they lag its data.
+
+    Columns ``west, south, east, north`` (CRS84, None without an extent), ``tmin, tmax``,
+    ``est_rows`` (the planner's estimate, or the exact count of the last refresh when
+    larger, since a table loaded moments ago has no estimate yet), ``version`` (the
+    data version the values are of, None when never computed), ``current`` (the
+    table's data version now) and ``due_in_s`` (seconds until a refresh may run).
     """
-    t = layer.table
-    name = t.name
-    if layer.geometry_type:
-        estimated = func.ST_EstimatedExtent(literal(name), literal("geom"))
-        exact = select(func.ST_Extent(t.c.geom)).scalar_subquery()
-        box_row = select(func.coalesce(estimated, exact).label("b")).subquery("box")
-        box = box_row.c.b
-        spatial = [
-            func.ST_XMin(box).label("xmin"),
-            func.ST_YMin(box).label("ymin"),
-            func.ST_XMax(box).label("xmax"),
-            func.ST_YMax(box).label("ymax"),
-        ]
-    else:
-        spatial = [
-            literal_column("NULL::float8").label(n)
-            for n in ("xmin", "ymin", "xmax", "ymax")
-        ]
-    if layer.time:
-        start = t.c[layer.time.start]
-        end = t.c[layer.time.end] if layer.time.end else start
-        temporal = [
-            select(func.min(start)).scalar_subquery().label("tmin"),
-            select(func.max(end)).scalar_subquery().label("tmax"),
-        ]
-    else:
-        temporal = [
-            literal_column("NULL::timestamptz").label(n) for n in ("tmin", "tmax")
-        ]
-    rows = func.greatest(
-        select(literal_column("reltuples"))
-        .select_from(text("pg_class"))
-        .where(literal_column("oid") == func.to_regclass(literal(name)))
-        .scalar_subquery(),
-        0,
+    return Compiled(_READ, {"table": layer.table.name, "spacing": REFRESH_SPACING})
+
+
+def build_stats_refresh(layer: VectorLayer) -> Compiled:
+    """One row, ``done``: recompute ``layer``'s statistics if they lag (true when
+    this call did; false when they are current, a refresh ran too recently, or
+    another session is computing them right now)."""
+    time = layer.time
+    return Compiled(
+        "SELECT refresh_layer_stats(%(table)s, %(start)s, %(end)s, %(spacing)s) "
+        "AS done",
+        {
+            "table": layer.table.name,
+            "start": time.start if time else None,
+            "end": time.end if time else None,
+            "spacing": REFRESH_SPACING,
+        },
     )
-    stmt = select(*spatial, *temporal, rows.label("est_rows"))
-    return stmt.select_from(box_row) if layer.geometry_type else stmt

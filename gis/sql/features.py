@@ -17,6 +17,7 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Date,
+    Double,
     Integer,
     Select,
     String,
@@ -39,6 +40,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.sql.elements import KeyedColumnElement
 
+from gis.crs import segment_length
 from gis.layer import Field, VectorLayer
 from gis.query import Cursor, ItemsQuery, SortKey
 from gis.sql.compiled import Compiled, compile_statement, sql_name
@@ -127,9 +129,12 @@ def where_clauses(layer: VectorLayer, query: ItemsQuery) -> list[ColumnElement[b
             literal_column(str(int(query.bbox_srid))),
         )  # fmt: skip
         if query.bbox_srid != layer.storage_srid:
-            # densify before transforming so the edges of a projected box stay true
+            # densify before transforming so the edges of a projected box stay true;
+            # the segment length grows with the box (gis.crs.segment_length), so a
+            # box of any size has at most MAX_BOX_VERTICES vertices
+            seg = bindparam("bseg", type_=Double)
             env = func.ST_Transform(
-                func.ST_Segmentize(env, literal_column("100")),
+                func.ST_Segmentize(env, cast(seg, Double)),
                 literal_column(str(int(layer.storage_srid))),
             )
         conds.append(func.ST_Intersects(t.c.geom, env))
@@ -209,12 +214,8 @@ def keyset_condition(
                 beyond = false()
             equal: ColumnElement[bool] = col.is_(None)
         else:
-            # JSON carries dates and decimals as text: cast back to the column type
-            param: ColumnElement[Any] = (
-                cast(bindparam(f"k_{i}", value, type_=Text), col.type)
-                if isinstance(value, str) and not _is_text(col)
-                else bindparam(f"k_{i}", value, type_=col.type)
-            )
+            # a value of the column's own type: gis.query.decode_cursor checked it
+            param: ColumnElement[Any] = bindparam(f"k_{i}", value, type_=col.type)
             if cursor.backwards:
                 beyond = col > param if forward_desc else col < param
             else:
@@ -535,11 +536,13 @@ def _fields_shape(fields: Sequence[Field]) -> tuple[Any, ...]:
     return tuple((f.name, f.sql) for f in fields)
 
 
-def items_params(query: ItemsQuery) -> dict[str, Any]:
+def items_params(layer: VectorLayer, query: ItemsQuery) -> dict[str, Any]:
     """The values of a request, named as ``build_items`` names its parameters."""
     params: dict[str, Any] = {"lim": query.limit, "lim_plus": query.limit + 1}
-    if query.bbox is not None:
+    if query.bbox is not None and layer.geometry_type is not None:
         params.update(zip(("bx1", "by1", "bx2", "by2"), query.bbox, strict=True))
+        if query.bbox_srid != layer.storage_srid:
+            params["bseg"] = segment_length(query.bbox_srid, query.bbox)
     if query.time is not None:
         if query.time.start is not None:
             params["t_start"] = query.time.start
@@ -578,7 +581,7 @@ def items_sql(
         shape,
         lambda: build_items(layer, query, fields, count=count, encoding=encoding),
     )
-    return compiled, items_params(query)
+    return compiled, items_params(layer, query)
 
 
 def item_sql(

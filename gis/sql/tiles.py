@@ -12,10 +12,27 @@ Rules, per layer (``TileSpec``):
   (extent 4096, buffer 256, clipped).
 
 Tiles hold every feature of the tile: nothing is dropped to meet a size.
+
+Below ``minzoom`` a tile is an overview, as the layer's ``TileSpec.overview`` says
+(``overview_sql``); each of its features carries ``count``, how many features it
+stands for, ``overview`` (its kind) and the dominant value of the layer's
+``TileSpec.category``:
+
+- ``cluster`` (points) and ``grid`` (dense small polygons: parcels): the features
+  counted in migration 0013's ``tile_overview`` (a fixed grid of 152.87 m Web
+  Mercator cells kept by triggers) are summed into the tile's own 64 x 64 grid:
+  one point at the weighted centre of each cell's features, or the cell's square;
+  the cost follows the tile's area, not the layer's size;
+- ``generalise`` (wards, planning zones): features at least a pixel wide at the
+  tile's zoom are drawn, snapped to the tile grid; the smaller ones are counted
+  into grid squares as above;
+- ``merge`` (roads, power lines): lines simplified to the tile's pixel and merged
+  per category, with their count (made from the table: line layers are small).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -140,8 +157,11 @@ _CACHE: dict[tuple[Any, ...], Compiled] = {}
 def tile_sql(
     layer: VectorLayer, ref: TileRef, fields: Sequence[Field]
 ) -> tuple[Compiled, dict[str, Any]]:
-    """``build_tile`` compiled once per (layer, matrix set, zoom, fields), and the
-    bounds of this tile."""
+    """The statement of ``layer``'s tile ``ref`` and its parameters: single
+    features from ``minzoom`` on (``build_tile``, compiled once per layer, matrix
+    set, zoom kind and fields), an overview below it (``overview_sql``)."""
+    if ref.z < layer.tiles.minzoom:
+        return overview_sql(layer, ref, fields)
     carried = tuple(f.name for f in tile_fields(layer, fields, ref.z))
     clustered = bool(layer.tiles.cluster_below and ref.z < layer.tiles.cluster_below)
     key = (layer.id, ref.tms_id, ref.srid, clustered, carried)
@@ -200,3 +220,162 @@ def versioned(tile: Compiled) -> Compiled:
         "FROM layer_version WHERE table_name = ANY(CAST(%(tables)s AS text[]))) vv"
     )
     return Compiled(sql, {**tile.constants, "known": None, "tables": []})
+
+
+# the overview grid of migration 0013: 64 cells per side of a zoom-12 Web Mercator
+# tile, so a tile below zoom 13 sums whole cells (written there as SQL, once)
+HALF_WORLD = 20037508.342789244
+OVERVIEW_GRID_ZOOM = 12
+OVERVIEW_CELL: float = 2 * HALF_WORLD / 2**OVERVIEW_GRID_ZOOM / CLUSTER_GRID
+_OVERVIEW_CACHE: dict[tuple[Any, ...], Compiled] = {}
+
+
+def overview_sql(
+    layer: VectorLayer, ref: TileRef, fields: Sequence[Field]
+) -> tuple[Compiled, dict[str, Any]]:
+    """The overview tile of ``layer`` below its ``minzoom`` (see the module notes)."""
+    carried = tuple(f.name for f in tile_fields(layer, fields, ref.z))
+    key = (layer.id, ref.srid, layer.tiles.overview, carried)
+    compiled = _OVERVIEW_CACHE.get(key)
+    if compiled is None:
+        compiled = _OVERVIEW_CACHE[key] = _overview_statement(layer, ref.srid, carried)
+    width = ref.bounds[2] - ref.bounds[0]
+    params: dict[str, Any] = dict(
+        zip(("tx1", "ty1", "tx2", "ty2"), ref.bounds, strict=True)
+    )
+    params.update(tmargin=width * BUFFER / EXTENT, tseg=width / 16, tz=ref.z)
+    params.update(tcell=width / CLUSTER_GRID, tpixel=width / EXTENT * 4)
+    params.update(zip(("ocx1", "ocy1", "ocx2", "ocy2"), _cells(ref), strict=True))
+    return compiled, params
+
+
+def _cells(ref: TileRef) -> tuple[int, int, int, int]:
+    """The overview grid cells under tile ``ref`` (a superset outside Web Mercator:
+    cells outside the tile are dropped by the statement)."""
+    x1, y1, x2, y2 = ref.bounds
+    if ref.srid != 3857:
+        from gis.crs import transformer
+
+        lon1, lat1, lon2, lat2 = transformer(ref.srid, 4326).transform_bounds(
+            x1, y1, x2, y2, densify_pts=21
+        )
+        x1, y1 = _mercator(lon1, lat1)
+        x2, y2 = _mercator(lon2, lat2)
+
+    def cell(v: float) -> int:
+        clamped: float = min(HALF_WORLD, max(-HALF_WORLD, float(v)))
+        return math.floor((clamped + HALF_WORLD) / OVERVIEW_CELL)
+
+    return cell(x1), cell(y1), cell(x2), cell(y2)
+
+
+def _mercator(lon: float, lat: float) -> tuple[float, float]:
+    """Spherical Mercator of lon/lat, clamped as migration 0013 clamps it."""
+    lat = min(85.05, max(-85.05, lat)) if math.isfinite(lat) else 85.05
+    lon = min(180.0, max(-180.0, lon)) if math.isfinite(lon) else 180.0
+    x = lon * HALF_WORLD / 180.0
+    y = 6378137.0 * math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+    return x, y
+
+
+_PARAMS = ("tx1", "ty1", "tx2", "ty2", "tmargin", "tseg", "tz", "tcell", "tpixel")
+_CELL_PARAMS = ("ocx1", "ocy1", "ocx2", "ocy2")
+
+
+def _overview_statement(
+    layer: VectorLayer, srid: int, carried: tuple[str, ...]
+) -> Compiled:
+    """The SQL of an overview tile: identifiers only from the catalogue (checked by
+    ``sql_name`` and ``_quoted``: the S608 waivers below), every value bound.
+
+    Overview features carry no fields but ``count``, ``overview`` and the category:
+    they stand for many features (``carried`` is part of the cache key only).
+    """
+    del carried
+    spec = layer.tiles
+    table = layer.table.name
+    name = sql_name(layer.id)
+    envelope = f"ST_MakeEnvelope(%(tx1)s, %(ty1)s, %(tx2)s, %(ty2)s, {int(srid)})"
+    mvt_geom = f"{envelope}, {EXTENT}, {BUFFER}, true"
+    geom = "t.geom" if srid == layer.storage_srid else f"ST_Transform(t.geom, {srid})"
+    search = _search(envelope, srid, layer.storage_srid)
+    # the category column: the dominant value under the category's own name
+    alias = _quoted(spec.category) if spec.category else None
+
+    def cat(expr: str) -> str:
+        return f", {expr} AS {alias}" if alias else ""
+
+    if spec.overview == "merge":
+        sql = (
+            f"SELECT ST_AsMVT(m0, {name}, {EXTENT}, 'geom') FROM ("  # noqa: S608
+            # lines shorter than a pixel merge into a point, still counted
+            "SELECT coalesce(ST_AsMVTGeom(ST_LineMerge(ST_CollectionExtract(ST_Collect("
+            f"ST_Simplify(s.g, %(tpixel)s)), 2)), {mvt_geom}), ST_AsMVTGeom("
+            f"ST_PointOnSurface(ST_Collect(s.g)), {mvt_geom})) AS geom,"
+            f" count(*)::integer AS count, 'merge' AS overview{cat(f's.{alias}')}"
+            f" FROM (SELECT {geom} AS g{cat(f't.{alias}::text')} FROM {table} t"
+            f" WHERE t.geom && {search}) s GROUP BY {f's.{alias}' if alias else '()'}) m0"
+        )
+        return Compiled(sql, dict.fromkeys(_PARAMS + _CELL_PARAMS))
+    point = (
+        "ST_SetSRID(ST_MakePoint("
+        f"{-HALF_WORLD!r} + (o.cx + 0.5) * {OVERVIEW_CELL!r}, "
+        f"{-HALF_WORLD!r} + (o.cy + 0.5) * {OVERVIEW_CELL!r}), 3857)"
+    )
+    if srid != 3857:
+        point = f"ST_Transform({point}, {int(srid)})"
+    small = " AND o.size_zoom > %(tz)s" if spec.overview == "generalise" else ""
+    if spec.overview == "cluster":
+        shape = f"ST_SetSRID(ST_MakePoint(a.x, a.y), {int(srid)})"
+    else:
+        shape = (
+            "ST_MakeEnvelope(a.gx * %(tcell)s, a.gy * %(tcell)s, "
+            f"(a.gx + 1) * %(tcell)s, (a.gy + 1) * %(tcell)s, {int(srid)})"
+        )
+    cells = (
+        f"SELECT ST_AsMVTGeom({shape}, {mvt_geom}) AS geom, NULL::bigint AS id,"  # noqa: S608
+        f" a.count::integer AS count, '{spec.overview}' AS overview"
+        f"{cat('a.dominant')} FROM ("
+        "SELECT gx, gy, sum(n) AS count, sum(sx) / sum(n) AS x, sum(sy) / sum(n) AS y,"
+        " (array_agg(category ORDER BY n DESC, category))[1] AS dominant FROM ("
+        "SELECT floor(ST_X(c.p) / %(tcell)s) AS gx, floor(ST_Y(c.p) / %(tcell)s) AS gy,"
+        " c.category, sum(c.count) AS n, sum(ST_X(c.p) * c.count) AS sx,"
+        " sum(ST_Y(c.p) * c.count) AS sy FROM ("
+        f"SELECT nullif(o.category, '') AS category, o.count, {point} AS p"
+        f" FROM tile_overview o WHERE o.table_name = {sql_name(table)}"
+        " AND o.cx BETWEEN %(ocx1)s AND %(ocx2)s AND o.cy BETWEEN %(ocy1)s AND %(ocy2)s"
+        f"{small}) c WHERE c.p && {envelope} GROUP BY 1, 2, 3) g GROUP BY gx, gy) a"
+    )
+    if spec.overview == "generalise":
+        # features of a pixel or more, drawn; then the smaller ones, counted
+        drawn = (
+            f"SELECT ST_AsMVTGeom({geom}, {mvt_geom}) AS geom, t.id AS id,"  # noqa: S608
+            " 1 AS count, 'feature' AS overview"
+            f"{cat(f't.{alias}::text')} FROM {table} t"
+            f" WHERE t.geom && {search} AND overview_size_zoom(t.geom) <= %(tz)s"
+        )
+        sql = (
+            f"SELECT ST_AsMVT(m0, {name}, {EXTENT}, 'geom', 'id') FROM ("  # noqa: S608
+            f"{drawn} UNION ALL {cells}) m0"
+        )
+    else:
+        sql = (
+            f"SELECT ST_AsMVT(m0, {name}, {EXTENT}, 'geom') FROM (SELECT geom, count,"  # noqa: S608
+            f" overview{', ' + alias if alias else ''} FROM ({cells}) c0) m0"
+        )
+    return Compiled(sql, dict.fromkeys(_PARAMS + _CELL_PARAMS))
+
+
+def _search(envelope: str, srid: int, storage_srid: int) -> str:
+    """The tile's search box in the storage CRS (as ``build_tile`` makes it)."""
+    box = f"ST_Expand({envelope}, %(tmargin)s)"
+    if srid == storage_srid:
+        return box
+    return f"ST_Transform(ST_Segmentize({box}, %(tseg)s), {int(storage_srid)})"
+
+
+def _quoted(column: str) -> str:
+    """A catalogue column name as a SQL identifier."""
+    if not column.replace("_", "").isalnum():
+        raise ValueError(f"not a catalogue identifier: {column!r}")
+    return f'"{column}"'

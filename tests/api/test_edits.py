@@ -6,24 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import psycopg
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from gis.db import Claims, fetch_one, libpq_url, open_pool
-from gis.embedded import free_port
 from gis.settings import DbSettings, Settings
 from gis.sql.compiled import Compiled
 from tests.api.principals import bearer, settings
-from tests.conftest import create_database, drop_database
+from tests.conftest import create_database, drop_database, served
 
 WARD = "22945"
 OFFICER = bearer("land_officer", wards=(WARD,), sub="lan")
@@ -272,18 +268,8 @@ def test_an_edit_is_seen_by_the_next_read(client: TestClient) -> None:
 
 @pytest.fixture(scope="module")
 def live(city: str) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings(), database_url=city),
-                                           host="127.0.0.1", port=port, log_level="warning"))  # fmt: skip
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(settings(), city) as url:
+        yield url
 
 
 def test_concurrent_writers_lose_nothing(live: str, city: str) -> None:

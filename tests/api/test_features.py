@@ -295,12 +295,15 @@ def test_statement_timeout_is_503_with_retry_after(city_url: str) -> None:
 
     settings = Settings(db=DbSettings(statement_timeout_ms=1))
     with TestClient(create_app(settings, database_url=city_url)) as c:
-        r = c.get("/collections/land_parcels/items?limit=10000&sortby=-area_legal_m2")
+        path = "/collections/land_parcels/items?limit=10000&sortby=-area_legal_m2"
+        r = c.get(f"{path}&lang=en")
+        vi = c.get(path).json()
     assert r.status_code == 503
     assert r.headers["Retry-After"]
     body = r.json()
     assert body["code"] == "NoApplicableCode"
     assert "statement" in body["detail"]
+    assert "thời gian" in vi["detail"]  # in the caller's language
     assert "canceling" not in r.text  # PostgreSQL's own text never reaches a client
 
 

@@ -55,6 +55,17 @@ def api_key(city_url: str) -> Iterator[str]:
 
 
 def app_with(city_url: str, **limit_settings: Any) -> Any:
+    """An app with these limits; the failures bucket follows the anonymous one, and
+    database time costs nothing unless asked (these tests count requests)."""
+    if "anonymous_rate_per_s" in limit_settings:
+        limit_settings.setdefault(
+            "failed_credentials_rate_per_s", limit_settings["anonymous_rate_per_s"]
+        )
+    if "anonymous_burst" in limit_settings:
+        limit_settings.setdefault(
+            "failed_credentials_burst", limit_settings["anonymous_burst"]
+        )
+    limit_settings.setdefault("anonymous_db_ms_per_unit", 1e12)
     return create_app(
         Settings(limits=LimitSettings(**limit_settings)), database_url=city_url
     )
@@ -230,7 +241,9 @@ def test_concurrent_guesses_are_held_to_the_burst(city_url: str) -> None:
 
     async def guesses() -> list[int]:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver"
+        ) as c:
             bad = httpx.BasicAuth("nobody", "not-the-password")
             answers = await asyncio.gather(
                 *(c.get("/collections", auth=bad) for _ in range(40))
@@ -479,3 +492,77 @@ def test_a_client_gone_mid_stream_is_not_a_complete_body() -> None:
     sent, _ = _drive(app, [{"type": "http.request", "body": b"z", "more_body": True}])
     assert sent == []
     assert seen == []
+
+
+# charged by cost: what the anonymous limit lets through on its defaults -------------
+
+
+def test_a_request_is_charged_its_database_time(city_url: str, clock: Clock) -> None:
+    """A request that runs statements costs more than one that runs none."""
+    app = app_with(
+        city_url,
+        anonymous_rate_per_s=1.0,
+        anonymous_burst=5,
+        anonymous_db_ms_per_unit=0.001,  # a microsecond of database time: a token
+    )
+    with TestClient(app) as c:
+        for _ in range(5):  # no statement: one token each
+            assert c.get("/conformance").status_code == 200
+        assert c.get("/conformance").status_code == 429
+        clock.wait(5)
+        assert c.get("/collections/trees/items?limit=5").status_code == 200
+        r = c.get("/conformance")  # the page's statements emptied the bucket
+        assert r.status_code == 429
+        assert int(r.headers["retry-after"]) > 1
+
+
+def test_a_sequential_download_is_never_refused_on_the_defaults(
+    city_url: str,
+) -> None:
+    """GDAL's way (one page after another) through 1,000+ pages: the old count
+    limit (20/s, burst 200) stopped it after about 200 pages."""
+    defaults = LimitSettings()
+    app = create_app(Settings(limits=defaults), database_url=city_url)
+    statuses: list[int] = []
+    with TestClient(app) as c:
+        url: str | None = "/collections/land_parcels/items?limit=1"
+        while url and len(statuses) < 1_200:
+            r = c.get(url)
+            statuses.append(r.status_code)
+            nxt = [lk for lk in r.json().get("links", []) if lk["rel"] == "next"]
+            url = nxt[0]["href"] if nxt else None
+    assert len(statuses) > 600
+    assert set(statuses) == {200}
+
+
+def test_a_crowd_behind_one_address_is_served_on_the_defaults(city_url: str) -> None:
+    """50 phones behind one carrier address (CGNAT) loading tiles and pages at
+    once: no 429 (the old count limit refused 93.8 % of such a crowd)."""
+    import asyncio
+
+    import httpx
+    import morecantile
+
+    from tests.conftest import served
+
+    t = morecantile.tms.get("WebMercatorQuad").tile(108.10, 10.93, 14)
+    paths = [
+        f"/tiles/WebMercatorQuad/14/{t.y + dy}/{t.x + dx}"
+        for dx in (-1, 0, 1)
+        for dy in (-1, 0, 1)
+    ] + ["/collections/trees/items?limit=20", "/collections"]
+
+    async def phone(c: httpx.AsyncClient) -> list[int]:
+        return [(await c.get(p)).status_code for p in paths * 3]
+
+    async def crowd(url: str) -> list[int]:
+        limits = httpx.Limits(max_connections=50)
+        async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as c:
+            answers = await asyncio.gather(*(phone(c) for _ in range(50)))
+        return [s for a in answers for s in a]
+
+    with served(Settings(), city_url) as url:  # the shipped defaults
+        statuses = asyncio.run(crowd(url))
+    assert len(statuses) == 50 * 33
+    assert 429 not in statuses
+    assert set(statuses) <= {200, 204}

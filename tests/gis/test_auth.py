@@ -10,6 +10,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import itertools
 import json
 import logging
 import threading
@@ -32,6 +33,8 @@ from gis.auth import (
     ANONYMOUS_IDENTITY,
     ROLES,
     AuthenticationError,
+    TooManySignInsError,
+    account_is_current,
     add_user,
     check_password,
     check_secret,
@@ -232,6 +235,152 @@ def test_password_hash_upgraded_when_parameters_change(
     assert "m=16,t=2,p=1" in new_hash
     assert changed_after == changed  # the password itself did not change
     assert verify_password(db_url, "lan", STRONG) is not None
+
+
+def _wait_out_the_lock(url: str) -> None:
+    """As if the back-off had passed (the database's clock cannot be moved on)."""
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute(
+            "UPDATE sign_in_failure SET locked_until = now() - interval '1 second', "
+            "last_attempt_at = now() - interval '1 second'"
+        )
+
+
+def _locked_for(url: str, username: str, password: str, address: str) -> int:
+    with pytest.raises(TooManySignInsError) as caught:
+        verify_password(url, username, password, address=address)
+    return caught.value.retry_after
+
+
+def test_lockout_backs_off_per_account_and_address(db_url: str) -> None:
+    add_user(db_url, "minh", STRONG, ["planner"])
+    here = "203.0.113.7"
+    for i in range(gis.auth.LOCKOUT_AFTER):
+        assert verify_password(db_url, "minh", f"wrong-{i}", address=here) is None
+    # locked: even the right password is not checked from there
+    first = _locked_for(db_url, "minh", STRONG, here)
+    assert 1 <= first <= gis.auth.LOCKOUT_FIRST_S
+    waits = []
+    for _ in range(3):  # each failure after a lock doubles the next one
+        _wait_out_the_lock(db_url)
+        assert verify_password(db_url, "minh", "wrong-again", address=here) is None
+        waits.append(_locked_for(db_url, "minh", "wrong", here))
+    first_s = gis.auth.LOCKOUT_FIRST_S
+    assert [round(w / first_s) for w in waits] == [2, 4, 8]
+    # the lock is the pair's: another address, and another name, are not locked
+    assert verify_password(db_url, "minh", STRONG, address="198.51.100.9") is not None
+    assert verify_password(db_url, "nobody", STRONG, address=here) is None
+    # after the wait the right password gets in and the count starts again
+    _wait_out_the_lock(db_url)
+    assert verify_password(db_url, "minh", STRONG, address=here) is not None
+    for i in range(gis.auth.LOCKOUT_AFTER - 1):
+        assert verify_password(db_url, "minh", f"wrong-{i}", address=here) is None
+    assert verify_password(db_url, "minh", STRONG, address=here) is not None
+
+
+def test_lockout_is_capped_and_unknown_names_lock_alike(db_url: str) -> None:
+    here = "203.0.113.8"
+    for i in range(gis.auth.LOCKOUT_AFTER):
+        assert verify_password(db_url, "ghost", f"wrong-{i}", address=here) is None
+    assert _locked_for(db_url, "ghost", STRONG, here) >= 1  # no account is revealed
+    with psycopg.connect(libpq_url(db_url), autocommit=True) as conn:
+        conn.execute("UPDATE sign_in_failure SET failures = 40")
+    _wait_out_the_lock(db_url)
+    assert verify_password(db_url, "ghost", "wrong", address=here) is None
+    assert _locked_for(db_url, "ghost", "x", here) <= gis.auth.LOCKOUT_MAX_S
+
+
+def test_failures_older_than_a_day_are_forgotten(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with psycopg.connect(libpq_url(db_url), autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO sign_in_failure (username, address, failures, "
+            "last_attempt_at, locked_until) VALUES "
+            "('minh', 'a', 40, now() - interval '2 days', now() - interval '1 day'), "
+            "('lan', 'b', 40, now() - interval '2 days', now() - interval '1 day')"
+        )
+    # a failure after a day counts as the first, with no lock
+    assert verify_password(db_url, "minh", "wrong", address="a") is None
+    assert _one(db_url, "SELECT failures, locked_until FROM sign_in_failure "
+                "WHERE username = 'minh'") == (1, None)  # fmt: skip
+    # and now and then a new pair sweeps away the forgotten ones
+    monkeypatch.setattr(gis.auth.secrets, "randbelow", lambda _n: 0)
+    assert verify_password(db_url, "hoa", "wrong", address="c") is None
+    rows = _one(
+        db_url, "SELECT array_agg(username ORDER BY username) FROM sign_in_failure"
+    )
+    assert rows == (["hoa", "minh"],)
+
+
+def test_concurrent_checks_cannot_pass_the_lockout(db_url: str) -> None:
+    """Each check is counted before it is made: 20 at once, 5 are made."""
+    import concurrent.futures
+
+    add_user(db_url, "minh", STRONG, ["planner"])
+
+    def attempt(i: int) -> str:
+        try:
+            who = verify_password(db_url, "minh", f"wrong-{i}", address="10.9.9.9")
+        except TooManySignInsError:
+            return "locked"
+        return "checked" if who is None else "in"
+
+    with concurrent.futures.ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(attempt, range(20)))
+    assert results.count("checked") == gis.auth.LOCKOUT_AFTER
+    assert results.count("locked") == 20 - gis.auth.LOCKOUT_AFTER
+
+
+def test_the_database_bumps_the_credential_version(db_url: str) -> None:
+    add_user(db_url, "hung", STRONG, ["tree_crew"])
+    who = verify_password(db_url, "hung", STRONG)
+    assert who is not None and who.account is not None
+    versions = [who.account.version]
+
+    def current() -> int:
+        return int(_one(db_url, "SELECT credential_version FROM app_user")[0])
+
+    disable_user(db_url, "hung")
+    versions.append(current())
+    enable_user(db_url, "hung")
+    versions.append(current())
+    set_password(db_url, "hung", "mưa-rào-tháng-sáu-88")
+    versions.append(current())
+    with psycopg.connect(libpq_url(db_url), autocommit=True) as conn:
+        conn.execute("UPDATE app_user SET roles = '{planner}'")
+        versions.append(current())
+        conn.execute("UPDATE app_user SET display_name = 'Hùng'")  # proves nothing
+        versions.append(current())
+    bumped, unchanged = versions[:-1], versions[-1]
+    assert all(a < b for a, b in itertools.pairwise(bumped))
+    assert unchanged == bumped[-1]
+
+
+def test_account_is_current_answers_for_the_api_role(db_url: str) -> None:
+    """The API role may ask, without reading any account row."""
+    add_user(db_url, "hung", STRONG, ["tree_crew"])
+    who = verify_password(db_url, "hung", STRONG)
+    assert who is not None and who.account is not None
+    account = who.account
+
+    async def ask() -> list[bool]:
+        async with await psycopg.AsyncConnection.connect(
+            libpq_url(db_url), autocommit=True
+        ) as conn:
+            await conn.execute("SET ROLE dothi_api")
+            answers = [await account_is_current(conn, account)]
+            disable_user(db_url, "hung")
+            answers.append(await account_is_current(conn, account))
+            enable_user(db_url, "hung")  # a new version: the old one stays stale
+            answers.append(await account_is_current(conn, account))
+            rows = await (
+                await conn.execute("SELECT count(*) FROM app_user")
+            ).fetchone()
+            assert rows == (0,)
+        return answers
+
+    assert asyncio.run(ask()) == [True, False, False]
 
 
 def test_list_users_shows_no_hash(db_url: str) -> None:

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import psycopg
@@ -64,3 +70,103 @@ def test_missing_postgis_names_the_package(tmp_path: Path) -> None:
 
     with pytest.raises(EmbeddedClusterError, match="postgresql-99-postgis-3"):
         check_postgis(fake)
+
+
+def test_a_manual_pg_ctl_start_listens_on_the_clusters_own_port(tmp_path: Path) -> None:
+    cluster = EmbeddedCluster(tmp_path / "city")
+    url = libpq_url(cluster.start())
+    try:
+        port = cluster.port
+        assert cluster.pg_ctl("-m", "fast", "-w", "stop").returncode == 0
+        # as an operator would, without any port: the cluster's own config has it
+        assert cluster.pg_ctl("-w", "start").returncode == 0
+        assert EmbeddedCluster(tmp_path / "city").running_port() == port
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SHOW port").fetchone() == (str(port),)
+            assert conn.execute("SHOW listen_addresses").fetchone() == ("127.0.0.1",)
+    finally:
+        cluster.destroy()
+
+
+def _dothi(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DOTHI_DB__URL", "DATABASE_URL")}  # fmt: skip
+    return subprocess.run([sys.executable, "-m", "api.cli", *args], env=env,
+                          capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+
+
+def test_a_cluster_left_by_a_crashed_dothi_is_adopted_and_stopped(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "city"
+    # a dothi that started the cluster, then died without stopping it (kill -9)
+    crashed = subprocess.run(
+        [sys.executable, "-c", "import os, signal, sys; from pathlib import Path; "
+         "from gis.embedded import EmbeddedCluster; "
+         "EmbeddedCluster(Path(sys.argv[1])).start(); os.kill(os.getpid(), signal.SIGKILL)",
+         str(data)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    assert EmbeddedCluster(data).running_port() is not None
+    try:
+        served = _dothi("serve", "--no-serve", "--data-dir", str(data))
+        assert served.returncode == 0, served.stderr
+        assert "adopting" in served.stderr
+        assert "embedded PostgreSQL stopped" in served.stderr
+        assert EmbeddedCluster(data).running_port() is None
+    finally:
+        EmbeddedCluster(data).destroy()
+
+
+def test_a_cluster_whose_dothi_still_runs_is_left_running(tmp_path: Path) -> None:
+    data = tmp_path / "city"
+    cluster = EmbeddedCluster(data)
+    cluster.start()  # this process is the running dothi that owns it
+    try:
+        served = _dothi("serve", "--no-serve", "--data-dir", str(data))
+        assert served.returncode == 0, served.stderr
+        assert f"reusing (run by dothi process {os.getpid()}" in served.stderr
+        assert "embedded PostgreSQL stopped" not in served.stderr
+        assert cluster.running_port() == cluster.port
+    finally:
+        cluster.destroy()
+
+
+def test_a_postgres_killed_with_9_starts_again_over_its_stale_pid_file(
+    tmp_path: Path,
+) -> None:
+    cluster = EmbeddedCluster(tmp_path / "city")
+    url = libpq_url(cluster.start())
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE kept (v int)")
+            conn.execute("INSERT INTO kept VALUES (1)")
+        pidfile = cluster.pgdata / "postmaster.pid"
+        lines = pidfile.read_text().splitlines()
+        os.kill(int(lines[0]), signal.SIGKILL)
+        _wait_for_port_closed(cluster.port)
+        # its number now belongs to another process (here: this one): PostgreSQL
+        # would take the file for a live postmaster's and refuse to start
+        pidfile.write_text("\n".join([str(os.getpid()), *lines[1:]]) + "\n")
+        assert cluster.running_port() is None
+        again = EmbeddedCluster(tmp_path / "city")
+        again.start(timeout=30)
+        assert again.started_here
+        with psycopg.connect(libpq_url(again.url("postgres"))) as conn:
+            assert conn.execute("SELECT v FROM kept").fetchone() == (1,)
+    finally:
+        cluster.destroy()
+
+
+def _wait_for_port_closed(port: int | None) -> None:
+    """Until the killed postmaster's children are gone too (shared memory freed)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port or 0), timeout=1):
+                pass
+        except OSError:
+            break
+        time.sleep(0.1)
+    time.sleep(1)

@@ -1,0 +1,216 @@
+"""Tiles at every zoom: below a layer's ``minzoom`` an overview that counts every
+feature, kept fresh by the database (migration 0013) as edits happen."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import morecantile
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from gis.db import libpq_url
+from layers import CATALOGUE
+from tests.api import principals
+from tests.api.test_tiles import _centre, _mvt_layers
+
+WMQ = morecantile.tms.get("WebMercatorQuad")
+TILED = sorted(
+    k for k, la in CATALOGUE.items() if la.access.is_public and la.geometry_type
+)
+OVERVIEW_TABLES = {
+    la.table.name: la.tiles.category or ""
+    for la in CATALOGUE.values()
+    if la.geometry_type and la.tiles.overview != "merge"
+}
+
+
+def _count(url: str, query: str, *args: Any) -> int:
+    with psycopg.connect(libpq_url(url)) as conn:
+        row = conn.execute(query, args).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+@pytest.mark.parametrize("collection", TILED)
+def test_every_zoom_has_a_tile_never_a_404(
+    client: Any, city_url: str, collection: str
+) -> None:
+    table = CATALOGUE[collection].table.name
+    empty = _count(city_url, f"SELECT count(*) FROM {table}") == 0
+    # a point on a feature (the tile is not empty), or the city's centre
+    lon, lat = (108.10, 10.93) if empty else _centre(client, collection)
+    minzoom = CATALOGUE[collection].tiles.minzoom
+    for z in range(23):
+        t = WMQ.tile(lon, lat, z)
+        r = client.get(
+            f"/collections/{collection}/tiles/WebMercatorQuad/{z}/{t.y}/{t.x}"
+        )
+        # data at every zoom, the overview ones included; 204 only when empty
+        expected = 204 if empty else 200
+        assert r.status_code == expected, (collection, z, r.status_code, r.text[:200])
+        assert len(r.content) <= 512 * 1024, (collection, z, len(r.content))
+        if z < minzoom and not empty:
+            assert r.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+
+
+@pytest.mark.parametrize("tms_id", ["WorldCRS84Quad", "VN2000TM3BinhThuan"])
+def test_other_matrix_sets_have_overviews_too(client: Any, tms_id: str) -> None:
+    tms = morecantile.tms.get("WorldCRS84Quad") if tms_id == "WorldCRS84Quad" else None
+    lon, lat = _centre(client, "land_parcels")
+    for z in (2, 5, 8):
+        if tms is not None:
+            t = tms.tile(lon, lat, z)
+        else:
+            from gis.tms import tile_matrix_sets
+
+            t = tile_matrix_sets()[tms_id].tile(lon, lat, z)
+        for layer in ("land_parcels", "trees", "roads", "admin_units"):
+            r = client.get(f"/collections/{layer}/tiles/{tms_id}/{z}/{t.y}/{t.x}")
+            assert r.status_code == 200, (tms_id, layer, z, r.text[:200])
+
+
+def test_the_dataset_tile_at_the_city_extent_is_not_empty(client: Any) -> None:
+    lon, lat = _centre(client, "land_parcels")
+    for z in (8, 10, 11):
+        t = WMQ.tile(lon, lat, z)
+        r = client.get(f"/tiles/WebMercatorQuad/{z}/{t.y}/{t.x}")
+        assert r.status_code == 200
+        assert 0 < len(r.content) <= 512 * 1024
+
+
+@pytest.mark.parametrize(
+    ("collection", "kind"),
+    [
+        ("land_parcels", "grid"),
+        ("trees", "cluster"),
+        ("street_lights", "cluster"),
+        ("planning_zones", "generalise"),
+        ("admin_units", "generalise"),
+        ("roads", "merge"),
+    ],
+)
+def test_an_overview_counts_every_feature(
+    client: Any, city_url: str, tmp_path: Path, collection: str, kind: str
+) -> None:
+    layer = CATALOGUE[collection]
+    assert layer.tiles.overview == kind
+    lon, lat = _centre(client, collection)
+    z = min(6, layer.tiles.minzoom - 1)  # an overview; one tile holds the city
+    t = WMQ.tile(lon, lat, z)
+    r = client.get(f"/collections/{collection}/tiles/WebMercatorQuad/{z}/{t.y}/{t.x}")
+    assert r.status_code == 200
+    features = _mvt_layers(r.content, tmp_path, z, t.x, t.y)[collection]["features"]
+    total = sum(int(f["properties"]["count"]) for f in features)
+    table = layer.table.name
+    assert total == _count(
+        city_url, f"SELECT count(*) FROM {table} WHERE NOT ST_IsEmpty(geom)"
+    )
+    assert {f["properties"]["overview"] for f in features} <= {kind, "feature"}
+    if layer.tiles.category:
+        # the dominant category is a value of the layer's own column
+        values = {
+            r[0]
+            for r in psycopg.connect(libpq_url(city_url))
+            .execute(f"SELECT DISTINCT {layer.tiles.category}::text FROM {table}")
+            .fetchall()
+        }
+        seen = {f["properties"].get(layer.tiles.category) for f in features}
+        assert seen - {None} <= values
+        assert seen - {None}
+
+
+def test_the_overview_table_matches_the_layers(city_url: str) -> None:
+    """What the triggers keep equals a recount from the tables."""
+    for table in OVERVIEW_TABLES:
+        kept = _count(
+            city_url,
+            "SELECT coalesce(sum(count), 0) FROM tile_overview WHERE table_name = %s",
+            table,
+        )
+        rows = _count(
+            city_url,
+            f"SELECT count(*) FROM {table} WHERE NOT ST_IsEmpty(geom)",
+        )
+        assert kept == rows, table
+
+
+def test_migration_lists_the_catalogue_overviews() -> None:
+    import importlib
+
+    module = importlib.import_module("migrations.versions.20261207_0013_tile_overviews")
+    assert module.TABLES == OVERVIEW_TABLES
+
+
+@pytest.fixture
+def edited(db_url: str) -> Iterator[tuple[TestClient, str]]:
+    with TestClient(create_app(principals.settings(), database_url=db_url)) as c:
+        yield c, db_url
+
+
+def _tree_count_at(c: TestClient, lon: float, lat: float, z: int) -> int:
+    t = WMQ.tile(lon, lat, z)
+    r = c.get(f"/collections/trees/tiles/WebMercatorQuad/{z}/{t.y}/{t.x}")
+    assert r.status_code in (200, 204)
+    if r.status_code == 204:
+        return 0
+    return _count_in_mvt(r.content)
+
+
+def _count_in_mvt(data: bytes) -> int:
+    """The sum of ``count`` in a one-layer MVT, read by PostGIS-free means: GDAL."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        layers = _mvt_layers(data, Path(d), 0, 0, 0)
+    return sum(int(f["properties"]["count"]) for f in layers["trees"]["features"])
+
+
+def test_edits_show_at_every_overview_zoom(edited: tuple[TestClient, str]) -> None:
+    c, url = edited
+    a, b = (108.10, 10.93), (108.40, 11.20)  # two places a z10 tile apart
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO tree (geom) SELECT ST_SetSRID(ST_MakePoint(%s, %s), 4326) "
+            "FROM generate_series(1, 5)",
+            a,
+        )
+    for z in (4, 8, 12):
+        assert _tree_count_at(c, *a, z) == 5
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute(
+            "UPDATE tree SET geom = ST_SetSRID(ST_MakePoint(%s, %s), 4326) "
+            "WHERE id IN (SELECT id FROM tree ORDER BY id LIMIT 2)",
+            b,
+        )
+        conn.execute("DELETE FROM tree WHERE id = (SELECT max(id) FROM tree)")
+    assert _tree_count_at(c, *a, 10) == 2
+    assert _tree_count_at(c, *b, 10) == 2
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute("TRUNCATE tree CASCADE")
+        left = conn.execute(
+            "SELECT count(*) FROM tile_overview WHERE table_name = 'tree'"
+        ).fetchone()
+    assert left == (0,)
+    assert _tree_count_at(c, *a, 10) == 0
+
+
+def test_the_api_role_cannot_write_the_overview(db_url: str) -> None:
+    with psycopg.connect(libpq_url(db_url)) as conn:
+        conn.execute("SET ROLE dothi_api")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("DELETE FROM tile_overview")
+
+
+def test_tilejson_says_which_zooms_are_overviews(client: Any) -> None:
+    tj = client.get("/collections/land_parcels/tiles/WebMercatorQuad?f=tilejson").json()
+    assert tj["minzoom"] == 0
+    (vl,) = tj["vector_layers"]
+    assert vl["minzoom"] == 0
+    assert vl["dothi:featuresFromZoom"] == CATALOGUE["land_parcels"].tiles.minzoom
+    assert vl["dothi:overview"]["kind"] == "grid"
+    assert "count" in vl["fields"]
