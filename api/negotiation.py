@@ -94,7 +94,10 @@ def _specificity(r: MediaRange, media: str) -> int | None:
     """How specifically ``r`` matches the offered ``media`` (None: not at all)."""
     mtype, params = _split_params(media)
     main, _, sub = mtype.partition("/")
-    if any(params.get(k) != v for k, v in r.params):
+    # a parameter the offered type defines must agree (version=3.0); one it does not
+    # define is no reason to refuse (charset=utf-8 on JSON, a common default)
+    asked = [(k, v) for k, v in r.params if k in params]
+    if any(params[k] != v for k, v in asked):
         return None
     if r.type == "*" and r.subtype == "*":
         return 1
@@ -103,7 +106,7 @@ def _specificity(r: MediaRange, media: str) -> int | None:
     if r.subtype == "*":
         return 2
     if r.subtype == sub:
-        return 5 if r.params else 4
+        return 5 if asked else 4
     if r.subtype == "json" and sub.endswith("+json"):
         return 3
     return None
@@ -172,6 +175,8 @@ def accept_language(header: str) -> str:
     'en'
     >>> accept_language("")
     'vi'
+    >>> accept_language("en;q=0")
+    'vi'
     """
     best, best_q = "vi", -1.0
     for part in header.split(",")[:MAX_RANGES]:
@@ -181,6 +186,8 @@ def accept_language(header: str) -> str:
         except ValueError:
             q = 0.0
         code = tag[:2]
+        if q <= 0:  # q=0: not acceptable
+            continue
         if code in LANGS and q > best_q and (len(tag) == 2 or tag[2] == "-"):
             best, best_q = code, q
     return best

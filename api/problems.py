@@ -275,6 +275,22 @@ async def on_db_error(request: Request, exc: Exception) -> Response:
             ),
             request,
         )
+    if isinstance(orig, pg_errors.DeadlockDetected | pg_errors.SerializationFailure):
+        # two writers crossed (rolled back, nothing written): a retry succeeds
+        response = problem(
+            503,
+            "NoApplicableCode",
+            "write-conflict",
+            _t(request, "Concurrent writes crossed", "Xung đột ghi đồng thời"),
+            _t(
+                request,
+                "another change crossed this one and it was not made; send it again",
+                "một thay đổi khác chen vào nên thay đổi này chưa được ghi; hãy gửi lại",
+            ),
+            request,
+        )
+        response.headers["Retry-After"] = "1"
+        return response
     if isinstance(orig, pg_errors.ConfigurationLimitExceeded):  # temp_file_limit
         return problem(
             503,

@@ -139,6 +139,11 @@ def parse_bbox(raw: str, crs: CrsRef) -> Bbox:
         raise InvalidParameterError(
             "bbox: latitude out of range [-90, 90]", parameter="bbox"
         )
+    if crs.srid in (4326, 4756) and not (-180 <= x1 <= 180 and -180 <= x2 <= 180):
+        # PROJ cannot shift datums out there (a VN-2000 box is transformed)
+        raise InvalidParameterError(
+            "bbox: longitude out of range [-180, 180]", parameter="bbox"
+        )
     if x1 > x2 and crs.srid not in (4326, 4756):
         raise InvalidParameterError(
             "bbox: the lower corner must come first", parameter="bbox"

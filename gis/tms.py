@@ -10,6 +10,7 @@ of 2^20 m (1,048,576 m) around the zone's central meridian, from northing 524,28
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cache
 
@@ -38,6 +39,10 @@ class TileRef:
     row: int
     col: int
     bounds: tuple[float, float, float, float]
+    # the Web Mercator zoom of the same scale: the layers' zoom rules (TileSpec)
+    # are stated in it, so a VN-2000 tile at 1:3,571 (its zoom 12) is treated as
+    # the zoom 17 it looks like, not as a zoom-12 overview
+    level: int
 
 
 @cache
@@ -89,8 +94,9 @@ def tile(tms_id: str, z: str, row: str, col: str) -> TileRef:
         raise InvalidParameterError(
             "tileMatrix, tileRow and tileCol must be integers"
         ) from None
-    if not 0 <= zi <= MAX_ZOOM:
-        raise NotFoundError(f"tile matrix {zi} is not in {tms_id} (0-{MAX_ZOOM})")
+    top = min(MAX_ZOOM, tms.maxzoom)
+    if not 0 <= zi <= top:
+        raise NotFoundError(f"tile matrix {zi} is not in {tms_id} (0-{top})")
     matrix = tms.matrix(zi)
     if not (0 <= ri < matrix.matrixHeight and 0 <= ci < matrix.matrixWidth):
         raise NotFoundError(
@@ -98,4 +104,24 @@ def tile(tms_id: str, z: str, row: str, col: str) -> TileRef:
             f"columns 0-{matrix.matrixWidth - 1}"
         )
     b = tms.xy_bounds(morecantile.Tile(x=ci, y=ri, z=zi))
-    return TileRef(tms_id, srid_of(tms), zi, ri, ci, (b.left, b.bottom, b.right, b.top))
+    bounds = (b.left, b.bottom, b.right, b.top)
+    return TileRef(tms_id, srid_of(tms), zi, ri, ci, bounds, level_of(tms_id, zi))
+
+
+# scale denominator of WebMercatorQuad's zoom 0 (OGC 17-083r4, 0.28 mm pixels)
+_WEB_MERCATOR_Z0 = 559_082_264.028717
+
+
+@cache
+def level_of(tms_id: str, z: int) -> int:
+    """The Web Mercator zoom whose scale is nearest to zoom ``z`` of ``tms_id``.
+
+    Examples
+    --------
+    >>> level_of("WebMercatorQuad", 13), level_of("WorldCRS84Quad", 13)
+    (13, 14)
+    >>> level_of("VN2000TM3BinhThuan", 12)
+    17
+    """
+    scale = tile_matrix_sets()[tms_id].matrix(z).scaleDenominator
+    return max(0, round(math.log2(_WEB_MERCATOR_Z0 / scale)))

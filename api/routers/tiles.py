@@ -337,7 +337,7 @@ async def collection_tile(
     ref = tile(tms_id, z, row, col)
     if layer.geometry_type is None:
         raise NotFoundError(f"{layer.id} has no geometry and no tiles")
-    if ref.z > layer.tiles.maxzoom:
+    if ref.level > layer.tiles.maxzoom:
         raise NotFoundError(
             f"no tile {ref.z}/{ref.row}/{ref.col}: {layer.id} has tiles at zooms "
             f"0-{layer.tiles.maxzoom}"
@@ -396,7 +396,7 @@ async def dataset_tile(
     layers = [
         la
         for la in _tileset_layers(visible_layers(principal))
-        if ref.z <= la.tiles.maxzoom
+        if ref.level <= la.tiles.maxzoom
     ]
     if not layers:
         raise NotFoundError(f"no layer has tiles at zoom {ref.z}")
@@ -419,7 +419,7 @@ async def _tile_response(
         ref.row,
         ref.col,
         tuple(
-            (la.id, tuple(f.name for f in tile_fields(la, fields, ref.z)))
+            (la.id, tuple(f.name for f in tile_fields(la, fields, ref.level)))
             for la, fields in parts
         ),
     )

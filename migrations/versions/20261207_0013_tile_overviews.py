@@ -14,7 +14,9 @@ next tile at every zoom shows the edit. The functions run as their owner (SECURI
 DEFINER, fixed search_path): the API role reads the table and never writes it.
 
 Cells and sizes are computed from longitude/latitude with the spherical Mercator
-formulas, clamped to ±85.05°, so no geometry can make a write fail here.
+formulas, clamped to ±85.05°, so no geometry can make a write fail here. An UPDATE
+moves only the rows whose geometry or category changed. Row-level security repeats
+the cameras' read grant (migration 0006) for the API role.
 
 The tables and their category columns are the catalogue's (``TileSpec.overview``
 and ``TileSpec.category`` in ``layers/``) at this revision; a test checks they agree.
@@ -97,11 +99,20 @@ def upgrade() -> None:
         CREATE FUNCTION overview_sync() RETURNS trigger
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
         DECLARE
-            cat text := CASE WHEN TG_ARGV[0] <> ''
-                THEN format('r.%I::text', TG_ARGV[0]) ELSE '''''' END;
+            col text := TG_ARGV[0];
+            cat text := CASE WHEN col <> ''
+                THEN format('r.%I::text', col) ELSE '''''' END;
+            -- an UPDATE moves only the rows whose place or category changed: a
+            -- status change of a light locks no overview row
+            changed text := CASE WHEN TG_OP = 'UPDATE' THEN format(
+                'AND (r.geom IS DISTINCT FROM o.geom%s)',
+                CASE WHEN col <> '' THEN format(
+                    ' OR r.%1$I IS DISTINCT FROM o.%1$I', col) ELSE '' END)
+                ELSE '' END;
             grouped text := 'SELECT k.cx, k.cy, coalesce(%s, '''') AS category, '
-                'k.size_zoom, count(*) AS n FROM %I r, overview_key(r.geom) k '
-                'WHERE r.geom IS NOT NULL AND NOT ST_IsEmpty(r.geom) '
+                'k.size_zoom, count(*) AS n FROM %s '
+                'CROSS JOIN LATERAL overview_key(r.geom) k '
+                'WHERE r.geom IS NOT NULL AND NOT ST_IsEmpty(r.geom) %s '
                 'GROUP BY 1, 2, 3, 4';
         BEGIN
             IF TG_OP = 'TRUNCATE' THEN
@@ -109,23 +120,26 @@ def upgrade() -> None:
                 RETURN NULL;
             END IF;
             IF TG_OP IN ('UPDATE', 'DELETE') THEN
-                EXECUTE format(
-                    'UPDATE tile_overview t SET count = t.count - d.n FROM ('
-                    || grouped || ') d WHERE t.table_name = $1 AND t.cx = d.cx '
+                EXECUTE 'UPDATE tile_overview t SET count = t.count - d.n FROM ('
+                    || format(grouped, cat, CASE WHEN TG_OP = 'UPDATE'
+                        THEN 'old_rows r JOIN new_rows o USING (id)'
+                        ELSE 'old_rows r' END, changed)
+                    || ') d WHERE t.table_name = $1 AND t.cx = d.cx '
                     'AND t.cy = d.cy AND t.category = d.category '
-                    'AND t.size_zoom = d.size_zoom', cat, 'old_rows')
+                    'AND t.size_zoom = d.size_zoom'
                 USING TG_TABLE_NAME;
                 DELETE FROM tile_overview
                 WHERE table_name = TG_TABLE_NAME AND count <= 0;
             END IF;
             IF TG_OP IN ('UPDATE', 'INSERT') THEN
-                EXECUTE format(
-                    'INSERT INTO tile_overview AS t '
+                EXECUTE 'INSERT INTO tile_overview AS t '
                     '(table_name, cx, cy, category, size_zoom, count) '
                     'SELECT $1, d.cx, d.cy, d.category, d.size_zoom, d.n FROM ('
-                    || grouped || ') d ON CONFLICT '
-                    '(table_name, cx, cy, category, size_zoom) '
-                    'DO UPDATE SET count = t.count + excluded.count', cat, 'new_rows')
+                    || format(grouped, cat, CASE WHEN TG_OP = 'UPDATE'
+                        THEN 'new_rows r JOIN old_rows o USING (id)'
+                        ELSE 'new_rows r' END, changed)
+                    || ') d ON CONFLICT (table_name, cx, cy, category, size_zoom) '
+                    'DO UPDATE SET count = t.count + excluded.count'
                 USING TG_TABLE_NAME;
             END IF;
             RETURN NULL;
@@ -133,6 +147,18 @@ def upgrade() -> None:
         """
     )
     op.execute(f"GRANT SELECT ON tile_overview TO {API_ROLE}")
+    # cameras are never public: their cells follow the layer's read grant (0006)
+    op.execute("ALTER TABLE tile_overview ENABLE ROW LEVEL SECURITY")
+    op.execute(
+        "CREATE POLICY tile_overview_owner ON tile_overview "
+        f"USING (current_user <> '{API_ROLE}')"
+    )
+    op.execute(
+        "CREATE POLICY tile_overview_by_claims ON tile_overview FOR SELECT "
+        f"TO {API_ROLE} USING (table_name <> 'camera' OR string_to_array("
+        "coalesce(current_setting('dothi.roles', true), ''), ',') "
+        "&& ARRAY['ioc_operator', 'security_officer', 'admin'])"
+    )
     op.execute("REVOKE EXECUTE ON FUNCTION overview_sync() FROM PUBLIC")
     for table, category in TABLES.items():
         _triggers(table, category)

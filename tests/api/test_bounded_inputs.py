@@ -125,6 +125,15 @@ def test_a_projected_bbox_beyond_the_zone_is_clipped_or_refused(
         assert "area of use" in _problem(r, "bbox")["detail"]
 
 
+@pytest.mark.parametrize("crs", ["4756", "4326"])
+def test_a_geographic_bbox_beyond_the_world_is_a_400(client: Any, crs: str) -> None:
+    """Found in review: a VN-2000 geographic box with longitude 1e6 reached PROJ's
+    datum shift, a 500."""
+    for box in ("10,-1e6,11,1e6", "-1e6,10,1e6,11", "181,10,182,11"):
+        r = client.get(LIGHTS, params={"bbox": box, "bbox-crs": f"{EPSG}{crs}"})
+        assert "out of range" in _problem(r, "bbox")["detail"], (crs, box)
+
+
 @pytest.mark.parametrize("srid", [s for s in DEFAULT_CRS_SRIDS if area_of_use(s)])
 def test_any_accepted_box_transforms_with_at_most_1000_vertices(
     city_url: str, srid: int

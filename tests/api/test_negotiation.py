@@ -126,6 +126,9 @@ OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
         # an exact match beats the +json family of application/json
         ("application/json", ("geojson", "json"), "json"),
         ("APPLICATION/GEO+JSON", ("json", "geojson"), "geojson"),
+        # a parameter the offered type does not define is no reason to refuse
+        ("application/json; charset=utf-8", ("json", "html"), "json"),
+        ("application/geo+json;charset=UTF-8", ("geojson", "html"), "geojson"),
     ],
 )
 def test_choose(accept: str, offered: tuple[str, ...], expected: str) -> None:

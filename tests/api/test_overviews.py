@@ -214,3 +214,61 @@ def test_tilejson_says_which_zooms_are_overviews(client: Any) -> None:
     assert vl["dothi:featuresFromZoom"] == CATALOGUE["land_parcels"].tiles.minzoom
     assert vl["dothi:overview"]["kind"] == "grid"
     assert "count" in vl["fields"]
+
+
+def test_zoom_rules_follow_the_scale_in_every_matrix_set(client: Any) -> None:
+    """Found in review: a VN-2000 tile at 1:3,571 (its zoom 12) was drawn as a
+    zoom-12 overview grid; it is the Web Mercator zoom 17 of its scale."""
+    from gis.tms import level_of, tile_matrix_sets
+
+    assert level_of("WebMercatorQuad", 13) == 13
+    assert level_of("VN2000TM3BinhThuan", 12) == 17
+    lon, lat = _centre(client, "land_parcels")
+    t = tile_matrix_sets()["VN2000TM3BinhThuan"].tile(lon, lat, 12)
+    r = client.get(f"/collections/land_parcels/tiles/VN2000TM3BinhThuan/12/{t.y}/{t.x}")
+    assert r.status_code == 200
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        layer = _mvt_layers(r.content, Path(d), 12, t.x, t.y)["land_parcels"]
+    props = [f["properties"] for f in layer["features"]]
+    assert props and all("overview" not in p for p in props)  # single parcels
+    assert all("parcel_no" in p for p in props)
+
+
+def test_camera_cells_follow_the_cameras_read_grant(city_url: str) -> None:
+    """Found in review: the overview showed the API role where cameras are."""
+    owner = _count(
+        city_url, "SELECT count(*) FROM tile_overview WHERE table_name = 'camera'"
+    )
+    assert owner > 0
+    with psycopg.connect(libpq_url(city_url)) as conn:
+        conn.execute("SET ROLE dothi_api")
+        seen = conn.execute(
+            "SELECT count(*) FILTER (WHERE table_name = 'camera'), "
+            "count(*) FILTER (WHERE table_name = 'tree') FROM tile_overview"
+        ).fetchone()
+        assert seen is not None
+        assert seen[0] == 0 and seen[1] > 0
+        conn.execute("SELECT set_config('dothi.roles', 'ioc_operator', false)")
+        row = conn.execute(
+            "SELECT count(*) FROM tile_overview WHERE table_name = 'camera'"
+        ).fetchone()
+    assert row == (owner,)
+
+
+def test_an_update_of_other_columns_leaves_the_overview_alone(db_url: str) -> None:
+    with psycopg.connect(libpq_url(db_url), autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO tree (geom, health) "
+            "VALUES (ST_SetSRID(ST_MakePoint(108.1, 10.93), 4326), 'good')"
+        )
+        before = conn.execute("SELECT xmin::text, * FROM tile_overview").fetchall()
+        conn.execute("UPDATE tree SET health = 'poor'")
+        after = conn.execute("SELECT xmin::text, * FROM tile_overview").fetchall()
+        assert after == before  # not even rewritten (same row versions)
+        conn.execute("UPDATE tree SET category = NULL, geom = ST_SetSRID("
+                     "ST_MakePoint(108.3, 11.1), 4326)")  # fmt: skip
+        moved = conn.execute("SELECT cx, cy, count FROM tile_overview").fetchall()
+    assert len(moved) == 1 and moved[0][2] == 1
+    assert moved[0][:2] != before[0][2:4]
