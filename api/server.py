@@ -143,7 +143,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     arrive within ``header_timeout_s`` of the connection or of the first byte of a
     later request (408; a connection that sent nothing is closed silently), and the
     body within ``body_timeout_s`` of the head (408, or a close once the app has
-    begun its answer). Every refusal ends the connection.
+    begun its answer); an answer the client stops reading for ``write_timeout_s``
+    is cut. Every refusal ends the connection.
     """
 
     def __init__(
@@ -157,6 +158,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self.limits = _limits(config)
         self._head_timer: TimerHandle | None = None
         self._body_timer: TimerHandle | None = None
+        self._write_timer: TimerHandle | None = None
         self._in_head = False  # a request line has begun and its head is not complete
         self._in_body = False  # a head is complete and its body is not
         self._head_bytes = 0
@@ -195,8 +197,30 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel(head=True, body=True)
+        self._cancel(head=True, body=True, write=True)
         super().connection_lost(exc)
+
+    # a client that stops reading its answer: the transport's buffer fills and
+    # asyncio pauses writing; uvicorn would wait for it for ever, holding the
+    # request's slot (ConcurrencyLimitMiddleware) and the rest of the document
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self._write_timer is None:
+            self._write_timer = self.loop.call_later(
+                self.limits.write_timeout_s, self._write_timed_out
+            )
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self._cancel(write=True)
+
+    def _write_timed_out(self) -> None:
+        self._write_timer = None
+        log.info("closed %s: the answer was not read for %g s", self.client,
+                 self.limits.write_timeout_s)  # fmt: skip
+        # connection_lost then lets the app's send return and the request end
+        self.transport.abort()
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
@@ -341,7 +365,12 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         limit = self.limits.body_timeout_s
         self._refuse(408, f"the request body did not arrive within {limit:g} s")
 
-    def _cancel(self, *, head: bool = False, body: bool = False) -> None:
+    def _cancel(
+        self, *, head: bool = False, body: bool = False, write: bool = False
+    ) -> None:
+        if write and self._write_timer is not None:
+            self._write_timer.cancel()
+            self._write_timer = None
         if head and self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None

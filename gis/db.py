@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Iterator
@@ -99,7 +100,21 @@ def unavailable(exc: BaseException) -> bool:
     return state is None or state.startswith("08") or state in UNAVAILABLE_SQLSTATES
 
 
-async def open_pool(url: str, settings: Settings) -> AsyncConnectionPool:
+class Pool(AsyncConnectionPool):
+    """The application's pool, with a share of it for statements without claims.
+
+    Anonymous requests (``fetch_one`` without claims) may hold at most
+    ``anonymous_share`` of the connections at once, so however many expensive
+    anonymous queries arrive, signed-in callers (the operations centre, the land
+    office) always find the rest of the pool; anonymous ones wait their turn for
+    the pool timeout at most, then get a 503.
+    """
+
+    anonymous: asyncio.Semaphore
+    wait_s: float
+
+
+async def open_pool(url: str, settings: Settings) -> Pool:
     """The application's psycopg 3 pool.
 
     Connections are in autocommit mode: a read is one round trip, with no BEGIN and
@@ -112,7 +127,7 @@ async def open_pool(url: str, settings: Settings) -> AsyncConnectionPool:
     connects when it is back (one warning here).
     """
     timeout = settings.db.pool_timeout_s
-    pool: AsyncConnectionPool = AsyncConnectionPool(
+    pool = Pool(
         libpq_url(url),
         min_size=2,
         max_size=settings.db.pool_size,
@@ -135,6 +150,9 @@ async def open_pool(url: str, settings: Settings) -> AsyncConnectionPool:
         name="dothi",
         open=False,
     )
+    share = max(1, int(settings.db.pool_size * settings.db.anonymous_share))
+    pool.anonymous = asyncio.Semaphore(share)
+    pool.wait_s = timeout
     await pool.open(wait=False)
     try:
         async with pool.connection():
@@ -261,6 +279,28 @@ async def fetch_one(
     them for the row-level security policies, the audit trail and the timeout;
     without, in autocommit: one round trip, and restricted tables show no rows.
     """
+    if claims is None and isinstance(pool, Pool):
+        try:
+            async with asyncio.timeout(pool.wait_s):
+                await pool.anonymous.acquire()
+        except TimeoutError:
+            raise PoolTimeout(
+                f"no anonymous share of the pool free in {pool.wait_s:g} s"
+            ) from None
+        try:
+            return await _fetch_one(pool, compiled, params, text_as_bytes, claims)
+        finally:
+            pool.anonymous.release()
+    return await _fetch_one(pool, compiled, params, text_as_bytes, claims)
+
+
+async def _fetch_one(
+    pool: AsyncConnectionPool,
+    compiled: Compiled,
+    params: dict[str, Any],
+    text_as_bytes: bool,
+    claims: Claims | None,
+) -> Any:
     async with pool.connection() as conn:
         started = time.perf_counter()  # after the pool: waiting is not the cost
         try:

@@ -25,6 +25,8 @@ class DbSettings(BaseModel):
     # the longest a request waits for a pooled connection: past it (PostgreSQL down,
     # or every connection busy) the answer is a 503 with Retry-After, not a hang
     pool_timeout_s: float = Field(default=3.0, gt=0)
+    # the share of the pool anonymous requests may hold at once (gis.db.Pool)
+    anonymous_share: float = Field(default=0.5, gt=0, le=1)
     # anonymous requests (and the pool's connections) get statement_timeout_ms;
     # a signed-in principal the largest of its roles' entries here (else the same)
     statement_timeout_ms: int = 15_000
@@ -158,6 +160,9 @@ class HttpSettings(BaseModel):
     header_timeout_s: float = Field(default=10.0, gt=0)
     # from the end of the head to the end of the body: 10 MiB needs 350 KB/s
     body_timeout_s: float = Field(default=30.0, gt=0)
+    # an answer the client stops reading (the socket's buffers full) this long is
+    # cut: its worker slot and the rest of the document are freed
+    write_timeout_s: float = Field(default=30.0, gt=0)
     # an idle connection between requests: longer than a reverse proxy's (nginx's
     # upstream keepalive_timeout and AWS ALB's idle timeout are 60 s), so the proxy
     # always closes first and never reuses a connection the server is closing

@@ -431,3 +431,37 @@ def test_uvicorn_is_the_version_the_protocol_was_written_for() -> None:
     assert uvicorn.__version__.split(".")[:2] == ["0", "54"]
     lock = (ROOT / "uv.lock").read_text()
     assert re.search(r'name = "uvicorn"\nversion = "0\.54\.', lock)
+
+
+def test_an_answer_nobody_reads_is_cut_and_frees_its_slot(city_url: str) -> None:
+    """Found in review: clients that ask for large pages and never read them held
+    the worker's request slots for ever (every other caller got the busy 503)."""
+    http = HttpSettings(max_concurrent_requests=2, write_timeout_s=1.0)
+    big = b"/collections/env_observations/items?limit=10000"
+    with serving(city_url, http) as p:
+        stalled = []
+        for _ in range(2):
+            sock = socket.socket()
+            # a tiny window: the answer backs up into the server's buffers at once
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+            sock.connect(("127.0.0.1", p))
+            # pipelined: more than the kernel's send buffer (4 MB here) can absorb
+            sock.sendall((b"GET " + big + b" HTTP/1.1\r\n" + HEAD + b"\r\n") * 4)
+            stalled.append(sock)
+        try:
+            time.sleep(0.5)
+            with connect(p) as sock:  # both slots are taken by unread answers
+                busy = request(sock)
+                assert busy is not None and busy[0] == 503
+            deadline = time.monotonic() + 10
+            while True:  # cut after the write timeout: the slots are free again
+                with connect(p) as sock:
+                    answer = request(sock, "/conformance")
+                assert answer is not None
+                if answer[0] == 200:
+                    break
+                assert time.monotonic() < deadline, "the unread answers were kept"
+                time.sleep(0.3)
+        finally:
+            for sock in stalled:
+                sock.close()
