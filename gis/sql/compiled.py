@@ -62,3 +62,17 @@ def sql_name(name: str) -> str:
     if not name.replace("_", "").isalnum():
         raise ValueError(f"not a catalogue identifier: {name!r}")
     return f"'{name}'"
+
+
+def sql_identifier(name: str) -> str:
+    """A catalogue column name as a quoted SQL identifier (``"land_use"``), checked as
+    ``sql_name`` checks names.
+
+    Examples
+    --------
+    >>> sql_identifier("land_use")
+    '"land_use"'
+    """
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"not a catalogue identifier: {name!r}")
+    return f'"{name}"'

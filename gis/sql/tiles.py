@@ -50,8 +50,9 @@ from sqlalchemy import (
     true,
 )
 
+from gis.crs import transformer
 from gis.layer import Field, VectorLayer
-from gis.sql.compiled import Compiled, compile_statement, sql_name
+from gis.sql.compiled import Compiled, compile_statement, sql_identifier, sql_name
 from gis.tms import TileRef
 
 EXTENT = 4096
@@ -256,8 +257,6 @@ def _cells(ref: TileRef) -> tuple[int, int, int, int]:
     cells outside the tile are dropped by the statement)."""
     x1, y1, x2, y2 = ref.bounds
     if ref.srid != 3857:
-        from gis.crs import transformer
-
         lon1, lat1, lon2, lat2 = transformer(ref.srid, 4326).transform_bounds(
             x1, y1, x2, y2, densify_pts=21
         )
@@ -286,7 +285,7 @@ _CELL_PARAMS = ("ocx1", "ocy1", "ocx2", "ocy2")
 
 def _overview_statement(layer: VectorLayer, srid: int) -> Compiled:
     """The SQL of an overview tile: identifiers only from the catalogue (checked by
-    ``sql_name`` and ``_quoted``: the S608 waivers below), every value bound.
+    ``sql_name`` and ``sql_identifier``: the S608 waivers below), every value bound.
 
     Overview features carry no fields but ``count``, ``overview`` and the category
     (drawn ``generalise`` features too): they stand for many features.
@@ -299,7 +298,7 @@ def _overview_statement(layer: VectorLayer, srid: int) -> Compiled:
     geom = "t.geom" if srid == layer.storage_srid else f"ST_Transform(t.geom, {srid})"
     search = _search(envelope, srid, layer.storage_srid)
     # the category column: the dominant value under the category's own name
-    alias = _quoted(spec.category) if spec.category else None
+    alias = sql_identifier(spec.category) if spec.category else None
 
     def cat(expr: str) -> str:
         return f", {expr} AS {alias}" if alias else ""
@@ -371,10 +370,3 @@ def _search(envelope: str, srid: int, storage_srid: int) -> str:
     if srid == storage_srid:
         return box
     return f"ST_Transform(ST_Segmentize({box}, %(tseg)s), {int(storage_srid)})"
-
-
-def _quoted(column: str) -> str:
-    """A catalogue column name as a SQL identifier."""
-    if not column.replace("_", "").isalnum():
-        raise ValueError(f"not a catalogue identifier: {column!r}")
-    return f'"{column}"'
