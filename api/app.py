@@ -14,14 +14,15 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import problems
-from api.deps import get_principal, no_nul_in_query
+from api import caching, problems
+from api.deps import get_principal
 from api.limits import (
     AnonymousRateLimitMiddleware,
     BodyLimitMiddleware,
     sign_in_buckets,
 )
 from api.links import TrustedHostMiddleware
+from api.params import no_nul_in_query
 from api.routers import (
     collections,
     common,
@@ -34,8 +35,10 @@ from api.routers import (
 )
 from api.security import BasicCache
 from api.server import ConcurrencyLimitMiddleware
+from api.state import AppState
+from api.state import install as install_state
 from api.stats import StatsStore
-from gis.auth_jwt import JwtVerifier
+from auth.jwt import JwtVerifier
 from gis.cache import ByteLRU, RedisCache, TileCache
 from gis.db import open_pool
 from gis.settings import Settings
@@ -70,23 +73,26 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.pool = await open_pool(database_url, settings)
-        app.state.database_url = database_url
-        app.state.basic_cache = BasicCache()
-        app.state.sign_in_buckets = sign_in_buckets(settings.limits)
-        app.state.password_checks = anyio.CapacityLimiter(
-            settings.limits.password_checks
+        pool = await open_pool(database_url, settings)
+        state = AppState(
+            settings=settings,
+            database_url=database_url,
+            pool=pool,
+            basic_cache=BasicCache(),
+            sign_in_buckets=sign_in_buckets(settings.limits),
+            password_checks=anyio.CapacityLimiter(settings.limits.password_checks),
+            jwt_verifier=jwt_verifier(settings),
+            layer_stats=StatsStore(pool),
+            tile_cache=tile_cache(settings),
         )
-        app.state.jwt_verifier = jwt_verifier(settings)
-        app.state.layer_stats = StatsStore(app.state.pool)
-        app.state.tile_cache = tile_cache(settings)
+        install_state(app, state)
         try:
             yield
         finally:
-            await app.state.layer_stats.close()
-            await app.state.pool.close()
-            if isinstance(app.state.tile_cache, RedisCache):
-                await app.state.tile_cache.close()
+            await state.layer_stats.close()
+            await state.pool.close()
+            if isinstance(state.tile_cache, RedisCache):
+                await state.tile_cache.close()
 
     app = FastAPI(
         title="dothi",
@@ -109,7 +115,6 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
             "operation_spans": False,
         },
     )
-    app.state.settings = settings
     problems.install(app)
     # the last added runs first: RequestId > CORS > concurrency cap > rate limit >
     # body limit > GZip > routing, so a refusal costs no routing or body read, carries
@@ -162,38 +167,17 @@ class RequestIdMiddleware:
             return
         rid = uuid.uuid4().hex[:16]
         scope.setdefault("state", {})["request_id"] = rid
-        signed_in = any(
-            name in (b"authorization", b"x-api-key") and value
-            for name, value in scope["headers"]
-        )
+        signed_in = caching.sends_credentials(scope["headers"])
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", rid.encode()))
-                names = {name.lower() for name, _ in headers}
-                if signed_in and b"cache-control" not in names:
-                    headers.append((b"cache-control", b"private, no-store"))
-                headers = _vary_on_credentials(headers)
-                message["headers"] = headers
+                headers = caching.private_when_signed_in(headers, signed_in)
+                message["headers"] = caching.vary_on_credentials(headers)
             await send(message)
 
         await self.app(scope, receive, send_with_id)
-
-
-def _vary_on_credentials(
-    headers: list[tuple[bytes, bytes]],
-) -> list[tuple[bytes, bytes]]:
-    """``headers`` with ``Authorization`` and ``X-API-Key`` in ``Vary``."""
-    vary = [v for k, v in headers if k.lower() == b"vary"]
-    have = {p.strip().lower() for v in vary for p in v.split(b",")}
-    if b"*" in have:
-        return headers
-    extra = [p for p in (b"Authorization", b"X-API-Key") if p.lower() not in have]
-    if not extra:
-        return headers
-    rest = [(k, v) for k, v in headers if k.lower() != b"vary"]
-    return [*rest, (b"vary", b", ".join([*vary, *extra]))]
 
 
 def app_from_env() -> FastAPI:

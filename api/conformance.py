@@ -1,6 +1,6 @@
 """The conformance classes dothi declares: only those whose tests pass."""
 
-from gis.filters import CONFORMANCE_CLASSES as CQL2_CLASSES
+from gis.cql2 import CONFORMANCE_CLASSES as CQL2_CLASSES
 
 OGC = "http://www.opengis.net/spec"
 # arithmetic is implemented, but ``^`` takes only an integer literal exponent 0-64

@@ -1,4 +1,4 @@
-"""Typed dependencies shared by the routers.
+"""Typed dependencies shared by the routers (the query parameters: ``api.params``).
 
 All are ``async def``: FastAPI runs a plain ``def`` dependency in a worker thread,
 which costs more than the dependency itself on every request.
@@ -10,46 +10,19 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
-from api.negotiation import LANGS, accept_language
 from api.security import authenticate
+from api.state import app_state
 from gis.db import Claims
-from gis.errors import InvalidParameterError, NotFoundError, UnknownParameterError
-from gis.layer import PUBLIC, Principal, VectorLayer
+from gis.errors import NotFoundError
+from gis.layer import VectorLayer
+from gis.principal import PUBLIC, Principal
 from gis.settings import Settings
 from layers import CATALOGUE
 
 
 async def get_settings(request: Request) -> Settings:
     """The settings the app was created with."""
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-async def get_lang(request: Request) -> str:
-    """``lang=`` first, then ``Accept-Language`` (q-values honoured), Vietnamese default."""
-    if "lang" in request.query_params:
-        # exactly the OpenAPI's enum: an unknown (or empty) value is a 400
-        lang = request.query_params["lang"]
-        if not set(request.query_params.getlist("lang")) <= set(LANGS):
-            raise InvalidParameterError(
-                f"lang: supported languages are {', '.join(LANGS)}", parameter="lang"
-            )
-    else:
-        lang = accept_language(request.headers.get("accept-language", ""))
-    request.state.lang = lang
-    return lang
-
-
-async def no_nul_in_query(request: Request) -> None:
-    """A NUL in a query parameter is a 400, for every route at once: PostgreSQL
-    text cannot hold one, and no parameter needs it."""
-    for name, value in request.query_params.multi_items():
-        if "\x00" in name or "\x00" in value:
-            shown = name.replace("\x00", "\\0")
-            raise InvalidParameterError(
-                f"{shown}: a query parameter may not contain the NUL character",
-                parameter=shown,
-            )
+    return app_state(request).settings
 
 
 async def get_principal(request: Request) -> Principal:
@@ -75,7 +48,6 @@ async def get_layer(
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-LangDep = Annotated[str, Depends(get_lang)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 LayerDep = Annotated[VectorLayer, Depends(get_layer)]
 
@@ -96,17 +68,6 @@ def feature_id_of(layer: VectorLayer, raw: str) -> int:
     return fid
 
 
-def reject_unknown(request: Request, allowed: set[str]) -> None:
-    """/req/core/query-param-unknown: a parameter the operation lacks is a 400."""
-    unknown = sorted(set(request.query_params) - allowed)
-    if unknown:
-        raise UnknownParameterError(
-            f"unknown parameter(s): {', '.join(unknown)}; "
-            f"allowed: {', '.join(sorted(allowed))}",
-            parameter=unknown[0],
-        )
-
-
 def claims_of(request: Request) -> Claims | None:
     """The request's claims for PostgreSQL; None for the public (no claims).
 
@@ -116,7 +77,7 @@ def claims_of(request: Request) -> Claims | None:
     principal: Principal = request.state.principal
     if principal.roles <= {PUBLIC}:
         return None
-    settings: Settings = request.app.state.settings
+    settings = app_state(request).settings
     client = request.client.host if request.client else ""
     agent = request.headers.get("user-agent", "")[:200]
     return Claims(

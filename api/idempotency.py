@@ -11,17 +11,16 @@ from __future__ import annotations
 
 from fastapi import Request, Response
 
+from api.caching import NO_STORE
 from api.deps import claims_of
 from api.links import base_url
+from api.state import app_state
 from gis.crs import CRS84
 from gis.edits import FeatureEdit, insert_statement
 from gis.errors import InvalidParameterError
 from gis.idempotency import HEADER, Answer, create_once, fingerprint, parse_key
 from gis.layer import VectorLayer
-from gis.settings import Settings
 from gis.sql.compiled import compile_statement
-
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 def idempotency_key(request: Request) -> str | None:
@@ -36,12 +35,12 @@ async def create_feature_once(
     claims = claims_of(request)
     if claims is None:
         raise InvalidParameterError(f"{HEADER}: sign in to send one", parameter=HEADER)
-    settings: Settings = request.app.state.settings
+    state = app_state(request)
     # what makes the request this request: where, in which CRS, and the body
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     crs = request.headers.get("content-crs", CRS84)
     answer, _ = await create_once(
-        request.app.state.pool,
+        state.pool,
         compile_statement(insert_statement(layer, edit)),
         claims=claims,
         key=key,
@@ -49,7 +48,7 @@ async def create_feature_once(
             layer.id.encode(), kind.encode(), crs.encode(), await request.body()
         ),
         answer_of=lambda fid: Answer(201, f"/collections/{layer.id}/items/{fid}"),
-        ttl_s=settings.limits.idempotency_ttl_s,
+        ttl_s=state.settings.limits.idempotency_ttl_s,
     )
     return response_of(request, answer)
 

@@ -19,6 +19,7 @@ from fastapi import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.problems import status_problem
+from api.state import app_state
 from gis.settings import ApiSettings
 
 # a Host header: a name or an IPv4 address, or an IPv6 one in brackets; a port
@@ -31,7 +32,7 @@ _WILDCARDS = frozenset({"", "0.0.0.0", "::", "[::]"})  # noqa: S104 - not a bind
 
 def base_url(request: Request) -> str:
     """The service root, without a trailing slash, ``root_path`` included."""
-    api: ApiSettings = request.app.state.settings.api
+    api = app_state(request).settings.api
     if api.public_url:
         # the prefix in the scope: api.root_path, or uvicorn's --root-path
         scope = request.scope

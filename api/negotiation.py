@@ -18,12 +18,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from fastapi import Request
 
 from gis.errors import NotAcceptableError
 
-MEDIA = {
+# every media type dothi answers with or reads, by format key: routes, links and the
+# OpenAPI document name them from here (``MEDIA["geojson"]``), never by a literal
+MEDIA: Final = {
     "json": "application/json",
     "geojson": "application/geo+json",
     "html": "text/html",
@@ -37,7 +40,13 @@ MEDIA = {
     "sld11": "application/vnd.ogc.sld+xml;version=1.1",
     "qml": "application/vnd.qgis.qml",
     "svg": "image/svg+xml",
+    # never negotiated: errors (RFC 9457) and the body of a PATCH (RFC 7396)
+    "problem": "application/problem+json",
+    "merge-patch": "application/merge-patch+json",
 }
+# the bodies a write of a feature takes (Content-Type); a PATCH also a merge patch
+FEATURE_BODY_MEDIA: Final = (MEDIA["geojson"], MEDIA["json"])
+PATCH_BODY_MEDIA: Final = (MEDIA["merge-patch"], *FEATURE_BODY_MEDIA)
 # ``f=`` may also name a media type; these keys answer for their JSON family
 _F_ALIASES = {"json": ("geojson", "schema", "openapi", "tilejson", "mapbox")}
 # Accept headers longer than this are cut (a header is small; parsing is per request)
@@ -67,13 +76,8 @@ def _split_params(text: str) -> tuple[str, dict[str, str]]:
 
 
 def parse_accept(header: str) -> list[MediaRange]:
-    """The media ranges of an ``Accept`` header; malformed elements are dropped.
-
-    Examples
-    --------
-    >>> [(r.subtype, r.q) for r in parse_accept("text/html;q=0.5, */*")]
-    [('html', 0.5), ('*', 1.0)]
-    """
+    """The media ranges of an ``Accept`` header, e.g. ``text/html;q=0.5, */*`` gives
+    ``html`` at 0.5 and ``*/*`` at 1; malformed elements are dropped."""
     ranges = []
     for pos, part in enumerate(header.split(",")[:MAX_RANGES]):
         mtype, params = _split_params(part)
@@ -167,17 +171,8 @@ LANGS = ("vi", "en")
 
 
 def accept_language(header: str) -> str:
-    """The first of ``LANGS`` by ``Accept-Language`` q-values; Vietnamese default.
-
-    Examples
-    --------
-    >>> accept_language("fr;q=0.9, en;q=0.8")
-    'en'
-    >>> accept_language("")
-    'vi'
-    >>> accept_language("en;q=0")
-    'vi'
-    """
+    """The first of ``LANGS`` by ``Accept-Language`` q-values; Vietnamese default:
+    ``fr;q=0.9, en;q=0.8`` gives ``en``; an empty header or ``en;q=0`` gives ``vi``."""
     best, best_q = "vi", -1.0
     for part in header.split(",")[:MAX_RANGES]:
         tag, params = _split_params(part)

@@ -2,7 +2,9 @@
 
 FastAPI's generator writes OpenAPI 3.1 and knows nothing of per-collection
 parameters, so the document is ours: every collection's paths with its queryables,
-sortables and properties as parameters, the bodies its writes accept (the layer's
+sortables and properties as parameters (each route kind's parameters come from its
+set in ``api.params``, the registry parsing and the unknown-parameter 400s use too),
+the bodies its writes accept (the layer's
 columns: types, bounds, required values, geometry type, so that a fuzzer makes
 features the server takes), every answer a route can give, and only the collections
 and operations the principal may use.
@@ -15,24 +17,26 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, Float, Integer, Numeric, SmallInteger, Text
 from sqlalchemy import String as Varchar
 
+from api.negotiation import FEATURE_BODY_MEDIA, MEDIA, PATCH_BODY_MEDIA
+from api.params import DOCUMENT, FEATURE, ITEMS, DocContext, components, openapi_param
 from gis.crs import crs_uris
 from gis.edits import MAX_TEXT_CHARS, VIETNAM_LONLAT, writable_columns
 from gis.idempotency import MAX_KEY_CHARS
-from gis.layer import Field, Principal, VectorLayer, layer_family
+from gis.layer import VectorLayer, layer_family
+from gis.principal import Principal
 from gis.schema import type_schema
 from gis.settings import LimitSettings
 from layers import CATALOGUE
 
 PROBLEM = {"$ref": "#/components/responses/Problem"}
 SCHEMAS = "#/components/schemas/"
-HTML = {"text/html": {"schema": {"type": "string"}}}
+HTML = {MEDIA["html"]: {"schema": {"type": "string"}}}
 # any route: a bad or unknown parameter, credentials sent that are not valid, the
 # anonymous rate limit, a database that is busy, slow or away
 REFUSED = {"400": PROBLEM, "401": PROBLEM, "429": PROBLEM, "503": PROBLEM}
 # a read also negotiates its format (f= or Accept)
 READ_REFUSED = {**REFUSED, "406": PROBLEM}
 NOT_MODIFIED = {"description": "Not modified: If-None-Match names the current ETag"}
-FEATURE_MEDIA = ("application/geo+json", "application/json")
 FEATURE_ID = {
     "name": "featureId",
     "in": "path",
@@ -42,166 +46,21 @@ FEATURE_ID = {
 }
 
 
-def _param(
-    name: str,
-    description: str,
-    schema: dict[str, Any],
-    *,
-    style: str | None = None,
-    explode: bool | None = None,
-) -> dict[str, Any]:
-    p: dict[str, Any] = {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": description,
-        "schema": schema,
-    }
-    if style:
-        p["style"] = style
-    if explode is not None:
-        p["explode"] = explode
-    return p
-
-
-def _common_params(limits: LimitSettings) -> dict[str, Any]:
-    return {
-        "f": _param("f", "Output format", {"type": "string", "enum": ["json", "html"]}),
-        "f-items": _param(
-            "f",
-            "Output format (json is GeoJSON)",
-            {"type": "string", "enum": ["json", "geojson", "jsonfg", "html", "csv"]},
-        ),
-        "f-feature": _param(
-            "f",
-            "Output format (json is GeoJSON)",
-            {"type": "string", "enum": ["json", "geojson", "html"]},
-        ),
-        "lang": _param(
-            "lang",
-            "Language of titles and messages",
-            {"type": "string", "enum": ["vi", "en"]},
-        ),
-        "limit": _param(
-            "limit",
-            f"Features per page (default {limits.default_limit}, "
-            f"maximum {limits.max_limit})",
-            {
-                "type": "integer",
-                "minimum": 1,
-                "maximum": limits.max_limit,
-                "default": limits.default_limit,
-            },
-            style="form",
-            explode=False,
-        ),
-        "bbox": _param(
-            "bbox",
-            "Only features intersecting this box (minx,miny,maxx,maxy, or six numbers "
-            "with heights, in bbox-crs axis order)",
-            {
-                "type": "array",
-                "minItems": 4,
-                "maxItems": 6,
-                "items": {"type": "number"},
-            },
-            style="form",
-            explode=False,
-        ),
-        "datetime": _param(
-            "datetime",
-            "Instant or interval (RFC 3339, '..' for an open end) on the "
-            "collection's datetimeProperty",
-            {"type": "string"},
-            style="form",
-            explode=False,
-        ),
-        "skipGeometry": _param(
-            "skipGeometry", "Omit geometries", {"type": "boolean", "default": False}
-        ),
-        "cursor": _param(
-            "cursor", "Paging token from a next/prev link", {"type": "string"}
-        ),
-        "filter": _param(
-            "filter",
-            "CQL2 filter (see filter-lang); limits: 8 KB text, 64 KB JSON, depth 20, "
-            "200 nodes, IN lists of 1,000, 10,000 literal vertices, DWITHIN 100 km",
-            {"type": "string", "minLength": 1},  # an empty filter is a 400
-        ),
-        "filter-lang": _param(
-            "filter-lang",
-            "Language of filter",
-            {
-                "type": "string",
-                "enum": ["cql2-text", "cql2-json"],
-                "default": "cql2-text",
-            },
-        ),
-    }
-
-
-def _names(values: list[str]) -> dict[str, Any]:
-    """A string among ``values`` (any string when there are none)."""
-    return {"type": "string", "enum": values} if values else {"type": "string"}
-
-
-def _list_param(name: str, description: str, item: dict[str, Any]) -> dict[str, Any]:
-    schema = {"type": "array", "items": item}
-    return _param(name, description, schema, style="form", explode=False)
-
-
-def _read_params(layer: VectorLayer, fields: tuple[Field, ...]) -> dict[str, Any]:
-    """The parameters whose values depend on the collection and the caller."""
-    crs = crs_uris(layer.crs_srids)
-    sortables = [f.name for f in fields if f.sortable]
-    # "+name" needs its "+" encoded in a query string: "name" is ascending too
-    terms = [t for n in sortables for t in (n, f"-{n}")]
-    sortby = _list_param(
-        "sortby", "Sort keys, comma separated (at most 4)", _names(terms)
-    )
-    sortby["schema"]["maxItems"] = 4
-    return {
-        "crs": _param(
-            "crs", "Output CRS", {"type": "string", "format": "uri", "enum": crs}
-        ),
-        "bbox-crs": _param(
-            "bbox-crs", "CRS of bbox", {"type": "string", "format": "uri", "enum": crs}
-        ),
-        "filter-crs": _param(
-            "filter-crs",
-            "CRS of geometries in filter",
-            {"type": "string", "format": "uri", "enum": crs},
-        ),
-        "properties": _list_param(
-            "properties", "Properties to return", _names([f.name for f in fields])
-        ),
-        "sortby": sortby,
-    }
-
-
 def _ok(description: str, content: dict[str, Any]) -> dict[str, Any]:
     return {"description": description, "content": content}
 
 
-def _collection_paths(layer: VectorLayer, principal: Principal) -> dict[str, Any]:
+def _collection_paths(
+    layer: VectorLayer, principal: Principal, ctx: DocContext
+) -> dict[str, Any]:
     cid = layer.id
-    fields = layer.visible_fields(principal)
-    per = _read_params(layer, fields)
-    queryables = [
-        _param(f.name, f"{f.title.en} equals this value", {"type": "string"})
-        for f in fields
-        if f.queryable
-    ]
-    ref = "#/components/parameters/"
-    fref = [{"$ref": ref + "f"}, {"$ref": ref + "lang"}]
-    common = ("limit", "bbox", "datetime", "skipGeometry", "cursor", "filter")
-    items_params = [
-        {"$ref": ref + n} for n in ("f-items", "lang", *common, "filter-lang")
-    ]
+    # the parameters as this caller may use them on this collection (api.params)
+    seen = ctx.of(layer, layer.visible_fields(principal))
+    fref = DOCUMENT.openapi(seen)
     page = {"schema": {"$ref": SCHEMAS + "FeatureCollection"}}
-    items = {"application/geo+json": page, "application/vnd.ogc.fg+json": page}
-    feature = {"application/geo+json": {"schema": {"$ref": SCHEMAS + "Feature"}}}
-    paths = {
+    items = {MEDIA["geojson"]: page, MEDIA["jsonfg"]: page}
+    feature = {MEDIA["geojson"]: {"schema": {"$ref": SCHEMAS + "Feature"}}}
+    paths: dict[str, Any] = {
         f"/collections/{cid}": {
             "get": {
                 "operationId": f"getCollection_{cid}",
@@ -220,11 +79,11 @@ def _collection_paths(layer: VectorLayer, principal: Principal) -> dict[str, Any
                 "operationId": f"getItems_{cid}",
                 "tags": [cid],
                 "summary": f"{layer.title.en} — features",
-                "parameters": [*items_params, *per.values(), *queryables],
+                "parameters": ITEMS.openapi(seen),
                 "responses": {
                     "200": _ok(
                         "A page of features",
-                        {**items, **HTML, "text/csv": {"schema": {"type": "string"}}},
+                        {**items, **HTML, MEDIA["csv"]: {"schema": {"type": "string"}}},
                     ),
                     "304": NOT_MODIFIED,
                     **READ_REFUSED,
@@ -237,14 +96,7 @@ def _collection_paths(layer: VectorLayer, principal: Principal) -> dict[str, Any
                 "operationId": f"getFeature_{cid}",
                 "tags": [cid],
                 "summary": f"{layer.title.en} — one feature",
-                "parameters": [
-                    FEATURE_ID,
-                    {"$ref": ref + "f-feature"},
-                    {"$ref": ref + "lang"},
-                    per["crs"],
-                    per["properties"],
-                    {"$ref": ref + "skipGeometry"},
-                ],
+                "parameters": [FEATURE_ID, *FEATURE.openapi(seen)],
                 "responses": {
                     "200": _ok("The feature", {**feature, **HTML}),
                     "304": NOT_MODIFIED,
@@ -272,9 +124,8 @@ def _collection_paths(layer: VectorLayer, principal: Principal) -> dict[str, Any
     return paths
 
 
-JSON_OBJECT = {"application/json": {"schema": {"type": "object"}}}
-OPENAPI_JSON = "application/vnd.oai.openapi+json;version=3.0"
-SCHEMA_JSON = {"application/schema+json": {"schema": {"type": "object"}}}
+JSON_OBJECT = {MEDIA["json"]: {"schema": {"type": "object"}}}
+SCHEMA_JSON = {MEDIA["schema"]: {"schema": {"type": "object"}}}
 SCHEMA_ROUTES = (
     ("queryables", "getQueryables", "the properties filters may use"),
     ("sortables", "getSortables", "the properties sortby may use"),
@@ -414,16 +265,16 @@ def _add_writes(
         schema = _feature_schema(layer, principal, grant, patch=patch)
         return {"required": True, "content": {m: {"schema": schema} for m in media}}
 
-    content_crs = _param(
+    content_crs = openapi_param(
         "Content-Crs",
         "CRS of the body's geometry (default CRS84)",
         {"type": "string", "enum": crs_uris(layer.crs_srids)},
+        where="header",
     )
-    content_crs["in"] = "header"
     refused = {**REFUSED, "403": PROBLEM, "404": PROBLEM, "409": PROBLEM}
     refused |= {"413": PROBLEM, "415": PROBLEM}
     fid = FEATURE_ID
-    feature_body = body(access.creators, FEATURE_MEDIA, patch=False)
+    feature_body = body(access.creators, FEATURE_BODY_MEDIA, patch=False)
     done = {"204": {"description": "Done"}, **refused}
     if layer.access.can_create(principal):
         paths[f"/collections/{cid}/items"]["post"] = {
@@ -445,12 +296,11 @@ def _add_writes(
         }
     if layer.access.can_write(principal):
         item = paths[f"/collections/{cid}/items/{{featureId}}"]
-        patch_media = ("application/merge-patch+json", *FEATURE_MEDIA)
         for method, op, summary, request_body in (
             ("put", "replaceFeature", "replace a feature",
-             body(access.write, FEATURE_MEDIA, patch=False)),
+             body(access.write, FEATURE_BODY_MEDIA, patch=False)),
             ("patch", "updateFeature", "update a feature",
-             body(access.write, patch_media, patch=True)),
+             body(access.write, PATCH_BODY_MEDIA, patch=True)),
         ):  # fmt: skip
             item[method] = {
                 "operationId": f"{op}_{cid}",
@@ -475,12 +325,9 @@ def _add_writes(
         }
 
 
-def _service_paths() -> dict[str, Any]:
-    fref = [
-        {"$ref": "#/components/parameters/f"},
-        {"$ref": "#/components/parameters/lang"},
-    ]
-    openapi = {OPENAPI_JSON: {"schema": {"type": "object"}}}
+def _service_paths(ctx: DocContext) -> dict[str, Any]:
+    fref = DOCUMENT.openapi(ctx)
+    openapi = {MEDIA["openapi"]: {"schema": {"type": "object"}}}
     paths: dict[str, Any] = {}
     for path, op, summary, content in (
         ("/", "getLandingPage", "Landing page", JSON_OBJECT),
@@ -504,10 +351,11 @@ def build_openapi(
 ) -> dict[str, Any]:
     """The document for ``principal``: hidden collections are absent from it."""
     del lang
-    paths = _service_paths()
+    ctx = DocContext(limits)
+    paths = _service_paths(ctx)
     for layer in CATALOGUE.values():
         if layer.access.can_read(principal):
-            paths.update(_collection_paths(layer, principal))
+            paths.update(_collection_paths(layer, principal, ctx))
     return {
         "openapi": "3.0.3",
         "info": {
@@ -521,15 +369,13 @@ def build_openapi(
         "security": [{}, {"apiKey": []}, {"bearer": []}, {"basic": []}],
         "paths": paths,
         "components": {
-            "parameters": _common_params(limits),
+            "parameters": components(ctx),
             "schemas": _response_schemas(),
             "responses": {
                 "Problem": {
                     "description": "An RFC 9457 problem with an OGC code",
                     "content": {
-                        "application/problem+json": {
-                            "schema": {"$ref": SCHEMAS + "Problem"}
-                        }
+                        MEDIA["problem"]: {"schema": {"$ref": SCHEMAS + "Problem"}}
                     },
                 }
             },

@@ -21,9 +21,10 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
-from api.negotiation import language
-from gis.auth import AuthenticationError, TooManySignInsError
-from gis.auth_jwt import KeysUnavailableError
+from api.messages import localise
+from api.negotiation import MEDIA, language
+from auth.errors import AuthenticationError, TooManySignInsError
+from auth.jwt import KeysUnavailableError
 from gis.db import unavailable
 from gis.errors import (
     ConflictError,
@@ -39,7 +40,6 @@ from gis.errors import (
 from gis.idempotency import IdempotencyKeyReusedError
 
 log = logging.getLogger("dothi.api")
-PROBLEM_JSON = "application/problem+json"
 
 # exception class -> (status, OGC code, type slug, English title, Vietnamese title)
 TABLE: list[tuple[type[GisError], int, str, str, str, str]] = [
@@ -107,12 +107,13 @@ def problem(
     request: Request,
     **extra: Any,
 ) -> Response:
-    """An ``application/problem+json`` response."""
+    """An ``application/problem+json`` response; ``detail`` is given in English (or
+    already in the answer's language) and answered in the caller's language."""
     body: dict[str, Any] = {
         "type": f"/problems/{slug}",
         "title": title,
         "status": status,
-        "detail": detail,
+        "detail": localise(detail, _lang(request)),
         "instance": request.url.path,
         "code": code,
         **extra,
@@ -125,7 +126,10 @@ def problem(
             "WWW-Authenticate": 'Bearer error="invalid_token", Basic realm="dothi"'
         }
     return Response(
-        orjson.dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=headers
+        orjson.dumps(body),
+        status_code=status,
+        media_type=MEDIA["problem"],
+        headers=headers,
     )
 
 

@@ -1,5 +1,9 @@
 """Who is asking: API keys, OIDC bearer tokens (JWT), local accounts (HTTP Basic).
 
+HTTP only: which header carries which credential, the answers to give, and the
+remembering of verified Basic credentials. Every check of a credential, and every
+statement against the security tables, is ``auth``'s.
+
 Credentials that are sent and are not valid are a 401; there is no falling back to
 anonymous. A credential in the query string is refused (it would land in logs and
 caches). Nothing here logs a credential.
@@ -19,15 +23,11 @@ import anyio
 from fastapi import Request
 
 from api.limits import client_key
-from gis.auth import (
-    AuthenticationError,
-    Identity,
-    TooManySignInsError,
-    account_is_current,
-    principal_for_api_key,
-    verify_password,
-)
-from gis.layer import ANONYMOUS, Principal
+from api.state import app_state
+from auth.api_keys import authenticate_api_key
+from auth.errors import AuthenticationError, TooManySignInsError
+from auth.signin import remembered_sign_in_holds, verify_password
+from gis.principal import ANONYMOUS, Principal
 
 QUERY_CREDENTIALS = ("api_key", "apikey", "key", "access_token", "token", "password")
 BASIC_CACHE_TTL_S = 300.0
@@ -40,32 +40,33 @@ class BasicCache:
     argon2 costs tens of milliseconds and 19 MiB a check by design; QGIS sends Basic
     credentials with every request, so a success is remembered for five minutes.
     Only the HMAC (with a per-process random key) is kept, never the password. The
-    entry carries the account's version, checked against the database on every
-    request (``_basic``): a disabled account or a changed password bites at once.
+    entry is a principal carrying the account's version, checked against the
+    database on every request (``_basic``): a disabled account or a changed password
+    bites at once.
     """
 
     def __init__(self) -> None:
         self._key = secrets.token_bytes(32)
-        self._entries: dict[bytes, tuple[float, Identity]] = {}
+        self._entries: dict[bytes, tuple[float, Principal]] = {}
 
     def _digest(self, user: str, password: str) -> bytes:
         return hmac.new(
             self._key, f"{user}\0{password}".encode(), hashlib.sha256
         ).digest()
 
-    def get(self, user: str, password: str) -> Identity | None:
-        """The remembered identity, if fresh."""
+    def get(self, user: str, password: str) -> Principal | None:
+        """The remembered principal, if fresh."""
         entry = self._entries.get(self._digest(user, password))
         if entry is None or entry[0] < time.monotonic():
             return None
         return entry[1]
 
-    def put(self, user: str, password: str, identity: Identity) -> None:
+    def put(self, user: str, password: str, principal: Principal) -> None:
         """Remember a successful check."""
         if len(self._entries) >= _BASIC_CACHE_MAX:
             self._entries.clear()
         expiry = time.monotonic() + BASIC_CACHE_TTL_S
-        self._entries[self._digest(user, password)] = (expiry, identity)
+        self._entries[self._digest(user, password)] = (expiry, principal)
 
     def drop(self, user: str, password: str) -> None:
         """Forget a check that no longer holds."""
@@ -93,33 +94,29 @@ async def authenticate(request: Request) -> Principal:
     scheme, _, value = header.strip().partition(" ")
     scheme = scheme.lower()
     value = value.strip()
-    state = request.app.state
+    state = app_state(request)
     if (
         api_key
         or scheme == "apikey"
         or (scheme == "bearer" and value.startswith("dothi_"))
     ):
-        async with state.pool.connection() as conn, conn.transaction():
-            # the accounts are visible to the API role only while authenticating
-            await conn.execute("SELECT set_config('dothi.authenticating', 'on', true)")
-            identity = await principal_for_api_key(conn, api_key or value)
-        if identity is None:
+        principal = await authenticate_api_key(state.pool, api_key or value)
+        if principal is None:
             raise AuthenticationError("the API key is not valid")
-    elif scheme == "bearer":
+        return principal
+    if scheme == "bearer":
         verifier = state.jwt_verifier
         if verifier is None:
             raise AuthenticationError(
                 "bearer tokens are not accepted: no identity provider"
             )
-        identity = await verifier.verify_async(value)
-    elif scheme == "basic":
-        identity = await _basic(request, value)
-    else:
-        raise AuthenticationError("unsupported authorization scheme")
-    return identity.principal
+        return await verifier.verify_async(value)
+    if scheme == "basic":
+        return await _basic(request, value)
+    raise AuthenticationError("unsupported authorization scheme")
 
 
-async def _basic(request: Request, value: str) -> Identity:
+async def _basic(request: Request, value: str) -> Principal:
     try:
         user, sep, password = (
             base64.b64decode(value, validate=True).decode().partition(":")
@@ -128,11 +125,11 @@ async def _basic(request: Request, value: str) -> Identity:
         raise AuthenticationError("malformed Basic credentials") from None
     if not sep:
         raise AuthenticationError("malformed Basic credentials")
-    state = request.app.state
-    cache: BasicCache = state.basic_cache
+    state = app_state(request)
+    cache = state.basic_cache
     cached = cache.get(user, password)
     if cached is not None:
-        if await _still_current(request, cached):
+        if await remembered_sign_in_holds(state.pool, cached):
             return cached
         cache.drop(user, password)
     address = client_key(request.scope)
@@ -145,20 +142,12 @@ async def _basic(request: Request, value: str) -> Identity:
         )
     # in a worker thread (argon2 would stall the event loop), at most
     # limits.password_checks at once per process, so guesses cannot take the memory
-    identity = await anyio.to_thread.run_sync(
+    principal = await anyio.to_thread.run_sync(
         partial(verify_password, state.database_url, user, password, address=address),
         limiter=state.password_checks,
     )
-    if identity is None:
+    if principal is None:
         raise AuthenticationError("user name or password is not valid")
     state.sign_in_buckets.refund(address)
-    cache.put(user, password, identity)
-    return identity
-
-
-async def _still_current(request: Request, identity: Identity) -> bool:
-    """One indexed look-up: the remembered account's version is still its own."""
-    if identity.account is None:
-        return True
-    async with request.app.state.pool.connection() as conn:
-        return await account_is_current(conn, identity.account)
+    cache.put(user, password, principal)
+    return principal

@@ -96,7 +96,9 @@ def problem_response(status: int, detail: str) -> bytes:
     Written by the protocol before any request exists, so in Vietnamese (the
     default of every answer made before routing) and without ``instance``.
     """
-    from api.problems import PROBLEM_JSON, STATUS_TABLE
+    from api.messages import localise
+    from api.negotiation import MEDIA
+    from api.problems import STATUS_TABLE
 
     code, slug, _en, vi = STATUS_TABLE[status]
     body = orjson.dumps(
@@ -104,14 +106,14 @@ def problem_response(status: int, detail: str) -> bytes:
             "type": f"/problems/{slug}",
             "title": vi,
             "status": status,
-            "detail": detail,
+            "detail": localise(detail, "vi"),
             "code": code,
             "request_id": uuid.uuid4().hex[:16],
         }
     )
     head = [
         STATUS_LINE[status],
-        b"content-type: " + PROBLEM_JSON.encode() + b"\r\n",
+        b"content-type: " + MEDIA["problem"].encode() + b"\r\n",
         b"content-length: %d\r\n" % len(body),
         b"connection: close\r\n",
         b"\r\n",

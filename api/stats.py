@@ -29,6 +29,7 @@ from fastapi import Request
 from psycopg_pool import AsyncConnectionPool
 
 from api.deps import claims_of
+from api.state import app_state
 from gis.db import Claims, fetch_one, unavailable
 from gis.layer import VectorLayer
 from gis.sql.catalog import build_stats_read, build_stats_refresh
@@ -179,8 +180,7 @@ def _retrieve(task: asyncio.Task[Any]) -> None:
 
 
 def _store(request: Request) -> StatsStore:
-    store: StatsStore = request.app.state.layer_stats
-    return store
+    return app_state(request).layer_stats
 
 
 def _claims(request: Request) -> Claims | None:

@@ -20,23 +20,15 @@ from typing import Any, Literal
 
 import orjson
 import shapely
-import shapely.ops
 import shapely.validation
 from shapely.geometry import shape
 from sqlalchemy import (
     BigInteger,
-    Boolean,
     Column,
-    Date,
-    DateTime,
-    Double,
-    Float,
     Integer,
     LargeBinary,
     Numeric,
     Select,
-    SmallInteger,
-    String,
     Text,
     bindparam,
     column,
@@ -52,6 +44,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.dml import ReturningDelete, ReturningInsert, ReturningUpdate
 
+from gis.columns import as_instant, column_kind, int_bits
 from gis.crs import transformer
 from gis.errors import ForbiddenError, InvalidParameterError, LimitExceededError
 from gis.layer import SERVER_KEPT, VectorLayer, layer_family
@@ -62,8 +55,6 @@ Operation = Literal["create", "replace", "update"]
 VIETNAM_LONLAT = (102.0, 6.0, 118.0, 24.0)
 MAX_VERTICES = 100_000
 MAX_TEXT_CHARS = 10_000
-# a date-time without an offset is read as Vietnam's time (UTC+7, no DST)
-VIETNAM_TZ = dt.timezone(dt.timedelta(hours=7))
 _SIMPLE_TYPES = ("Point", "LineString", "Polygon", "MultiPoint", "MultiLineString",
                  "MultiPolygon")  # fmt: skip
 
@@ -175,8 +166,6 @@ def check_value(column: Column[Any], value: Any) -> Any:
     name = column.name
     if value is None:
         return None
-    kind = column.type
-
     given = value  # as sent: the refusal describes it, not a conversion of it
 
     def refuse(expected: str) -> InvalidParameterError:
@@ -184,13 +173,14 @@ def check_value(column: Column[Any], value: Any) -> Any:
             f"{name}: expected {expected}, got {_describe(given)}", parameter=name
         )
 
-    if isinstance(kind, Boolean):
+    typed = column_kind(column.type)
+    kind = typed[0] if typed else None
+    if kind == "bool":
         if not isinstance(value, bool):
             raise refuse("true or false")
         return value
-    if isinstance(kind, Integer | BigInteger | SmallInteger):
-        bits = 16 if isinstance(kind, SmallInteger) else 32
-        bits = 64 if isinstance(kind, BigInteger) else bits
+    if kind == "int":
+        bits = int_bits(column.type)
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if not isinstance(value, int) or isinstance(value, bool):
@@ -198,36 +188,37 @@ def check_value(column: Column[Any], value: Any) -> Any:
         if not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
             raise refuse(f"an integer of {bits} bits")
         return value
-    if isinstance(kind, Numeric | Float | Double):
+    if kind in ("num", "float"):
         if not isinstance(value, int | float) or isinstance(value, bool):
             raise refuse("a number")
         if isinstance(value, float) and not math.isfinite(value):
             raise refuse("a finite number")
-        if isinstance(kind, Numeric) and not isinstance(kind, Float):
+        if kind == "num":
+            assert isinstance(column.type, Numeric)
             number = decimal.Decimal(str(value))
-            precision, scale = kind.precision, kind.scale
+            precision, scale = column.type.precision, column.type.scale
             if precision is not None:
                 limit = decimal.Decimal(10) ** (precision - (scale or 0))
                 if abs(number) >= limit:
                     raise refuse(f"a number below {limit}")
             return number
         return float(value)
-    if isinstance(kind, DateTime):
+    if kind in ("tstz", "tsnaive"):
         if not isinstance(value, str):
             raise refuse("an ISO 8601 date-time")
         try:
             moment = dt.datetime.fromisoformat(value)
         except ValueError:
             raise refuse("an ISO 8601 date-time") from None
-        return moment if moment.tzinfo else moment.replace(tzinfo=VIETNAM_TZ)
-    if isinstance(kind, Date):
+        return as_instant(moment)  # no zone: city time (README, "Time zones")
+    if kind == "date":
         if not isinstance(value, str):
             raise refuse("an ISO 8601 date (YYYY-MM-DD)")
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
             raise refuse("an ISO 8601 date (YYYY-MM-DD)") from None
-    if isinstance(kind, String | Text):
+    if kind == "text":
         if not isinstance(value, str):
             raise refuse("a string")
         if "\x00" in value:
@@ -295,9 +286,9 @@ def _check_geometry(
         )
     if geom.is_empty:
         raise InvalidParameterError("geometry: empty", parameter="geometry")
-    if not lonlat:
-        geom = shapely.ops.transform(lambda x, y, *_: (y, x), geom)
     geom = shapely.force_2d(geom)
+    if not lonlat:  # the CRS's axes are lat, lon: swap them
+        geom = shapely.transform(geom, lambda xy: xy[:, ::-1])
     coords = shapely.get_coordinates(geom)
     if not all(math.isfinite(float(c)) for c in coords.ravel()):
         raise InvalidParameterError(

@@ -127,10 +127,8 @@ class EmbeddedCluster:
     port
         The port to listen on; a free one when None. A running cluster keeps its port.
 
-    Examples
-    --------
-    >>> cluster = EmbeddedCluster(Path("/tmp/city"))  # doctest: +SKIP
-    >>> url = cluster.start()  # doctest: +SKIP
+    ``EmbeddedCluster(Path(".dothi")).start()`` initialises (first time) and starts
+    the cluster and returns its database URL.
     """
 
     data_dir: Path

@@ -13,11 +13,11 @@ from typing import Literal
 from sqlalchemy import Column, Table
 
 from gis.crs import DEFAULT_CRS_SRIDS
+from gis.principal import PUBLIC, Principal
 
 GeometryType = Literal[
     "Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"
 ]
-PUBLIC = "public"  # the role every principal has, anonymous included
 
 
 # properties the database keeps (layers/columns.py): clients read them, never set them
@@ -53,32 +53,6 @@ class Label:
     def get(self, lang: str) -> str:
         """The text in ``lang`` (``vi`` or ``en``); Vietnamese for anything else."""
         return self.en if lang == "en" else self.vi
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is asking: subject, roles (``public`` always among them), and the wards
-    whose rows the principal may edit (a ward's land officer)."""
-
-    subject: str | None = None
-    roles: frozenset[str] = frozenset({PUBLIC})
-    ward_codes: frozenset[str] = frozenset()
-    auth: str = "anonymous"  # anonymous | password | api_key | jwt
-
-    def __post_init__(self) -> None:
-        if PUBLIC not in self.roles:
-            object.__setattr__(self, "roles", self.roles | {PUBLIC})
-
-    def has_any(self, roles: Iterable[str]) -> bool:
-        """Whether the principal holds at least one of ``roles``."""
-        return not self.roles.isdisjoint(roles)
-
-    def may_edit_ward(self, ward_code: str | None) -> bool:
-        """Whether rows of ``ward_code`` are among the principal's wards."""
-        return ward_code is not None and ward_code in self.ward_codes
-
-
-ANONYMOUS = Principal()
 
 
 @dataclass(frozen=True)
@@ -204,8 +178,6 @@ class TileSpec:
 
     minzoom: int = 10
     maxzoom: int = 22
-    # dense point layers are clustered below this zoom (0 = never)
-    cluster_below: int = 0
     # below detail_zoom tiles carry only these properties (None: all of them)
     properties: tuple[str, ...] | None = None
     detail_zoom: int = 0

@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from gis.columns import as_instant
+from gis.cql2 import Filter
 from gis.crs import CrsRef, clip_to_area, parse_crs
 from gis.edits import check_value
 from gis.errors import InvalidParameterError, LimitExceededError
-from gis.filters import Filter
 from gis.layer import Field, VectorLayer
 
 if TYPE_CHECKING:
@@ -166,12 +167,7 @@ def _parse_instant(text: str, *, end: bool) -> dt.datetime:
         raise InvalidParameterError(
             f"datetime: {text!r} is not an RFC 3339 date-time", parameter="datetime"
         ) from None
-    if value.tzinfo is None:
-        raise InvalidParameterError(
-            f"datetime: {text!r} needs a time zone (e.g. Z or +07:00)",
-            parameter="datetime",
-        )
-    return value
+    return as_instant(value)  # no zone: city time (README, "Time zones")
 
 
 def parse_datetime(raw: str) -> TimeFilter:

@@ -7,46 +7,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Date,
-    DateTime,
-    Double,
-    Float,
-    Integer,
-    Numeric,
-    SmallInteger,
-    String,
-    Text,
-)
+from sqlalchemy.types import TypeEngine
 
+from gis.columns import kind_schema
 from gis.layer import SERVER_KEPT, Field, VectorLayer
 
 JSON_SCHEMA = "https://json-schema.org/draft/2020-12/schema"
 
 
-def type_schema(column_type: Any) -> dict[str, Any]:
-    """The JSON Schema of a SQLAlchemy column type.
-
-    Examples
-    --------
-    >>> type_schema(Integer())
-    {'type': 'integer'}
-    """
-    if isinstance(column_type, Boolean):
-        return {"type": "boolean"}
-    if isinstance(column_type, Integer | BigInteger | SmallInteger):
-        return {"type": "integer"}
-    if isinstance(column_type, Numeric | Float | Double):
-        return {"type": "number"}
-    if isinstance(column_type, DateTime):
-        return {"type": "string", "format": "date-time"}
-    if isinstance(column_type, Date):
-        return {"type": "string", "format": "date"}
-    if isinstance(column_type, String | Text):
-        return {"type": "string"}
-    return {}
+def type_schema(column_type: TypeEngine[Any]) -> dict[str, Any]:
+    """The JSON Schema of a SQLAlchemy column type: ``{'type': 'integer'}`` for an
+    Integer, ``{}`` for a type with no JSON counterpart (geometry, array)."""
+    return kind_schema(column_type)
 
 
 def field_schema(layer: VectorLayer, field: Field, lang: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
-from gis.auth_secrets import WeakSecretError, check_secret
+from gis.secret_policy import WeakSecretError, check_secret
 
 DEFAULT_DB_PASSWORDS = frozenset({"", "postgres", "password", "dothi", "changeme"})
 

@@ -1,39 +1,62 @@
 """The city's layers: one module per layer, each exporting ``LAYER``.
 
-``CATALOGUE`` maps layer ids to layers, in a stable order; it is built and checked once
-at import, so every worker sees the same catalogue.
+``LAYERS`` lists them explicitly, in catalogue order: a new layer module is added
+here by hand (``tests/layers/test_catalogue.py`` fails when one is forgotten).
+``CATALOGUE`` maps their ids to them; it is built and checked once at import, so
+every worker sees the same catalogue. The tables that are not layers live in
+``gis.tables`` and ``auth``.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from pathlib import Path
 
 from geoalchemy2 import Geometry
 
+# the layer tables refer to the code lists (foreign keys): their tables must be known
+import gis.tables  # noqa: F401
 from gis.crs import DEFAULT_CRS_SRIDS
 from gis.layer import VectorLayer
-from layers.metadata import metadata
+from layers import (
+    admin_units,
+    audit_log,
+    cameras,
+    env_observations,
+    env_stations,
+    field_reports,
+    land_parcels,
+    lighting_cabinets,
+    planning_zones,
+    pois,
+    power_lines,
+    roads,
+    street_lights,
+    trees,
+)
 
 STYLES_DIR = Path(__file__).resolve().parent.parent / "styles"
-_NOT_LAYERS = {"metadata", "columns", "codelists", "versions", "demo", "accounts"}
+
+LAYERS: tuple[VectorLayer, ...] = (
+    admin_units.LAYER,
+    audit_log.LAYER,
+    cameras.LAYER,
+    env_observations.LAYER,
+    env_stations.LAYER,
+    field_reports.LAYER,
+    land_parcels.LAYER,
+    lighting_cabinets.LAYER,
+    planning_zones.LAYER,
+    pois.LAYER,
+    power_lines.LAYER,
+    roads.LAYER,
+    street_lights.LAYER,
+    trees.LAYER,
+)
 
 
-def _discover() -> dict[str, VectorLayer]:
-    found: list[VectorLayer] = []
-    importlib.import_module("layers.codelists")
-    importlib.import_module("layers.versions")
-    importlib.import_module("layers.accounts")
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if info.name in _NOT_LAYERS or info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"layers.{info.name}")
-        layer = getattr(module, "LAYER", None)
-        if isinstance(layer, VectorLayer):
-            found.append(layer)
+def _catalogue(layers: tuple[VectorLayer, ...]) -> dict[str, VectorLayer]:
     catalogue: dict[str, VectorLayer] = {}
-    for layer in found:
+    for layer in layers:
         validate(layer)
         if layer.id in catalogue:
             raise ValueError(f"duplicate layer id {layer.id!r}")
@@ -104,6 +127,10 @@ def _validate_overview(layer: VectorLayer) -> None:
     kind = next(k for k in _OVERVIEWS if k in layer.geometry_type)
     if spec.overview not in _OVERVIEWS[kind]:
         raise ValueError(f"{layer.id}: overview {spec.overview!r} does not fit {kind}")
+    if spec.minzoom > 15:
+        # the overviews are kept at zoom-12 detail (migrations 0013, 0014): cells of
+        # 152.87 m (16 pixels at zoom 14), shapes within 9.55 m (a pixel at 14)
+        raise ValueError(f"{layer.id}: minzoom {spec.minzoom} is above 15")
     if spec.category is None:
         return
     f = layer.field(spec.category)
@@ -113,6 +140,6 @@ def _validate_overview(layer: VectorLayer) -> None:
         )
 
 
-CATALOGUE: dict[str, VectorLayer] = _discover()
+CATALOGUE: dict[str, VectorLayer] = _catalogue(LAYERS)
 
-__all__ = ["CATALOGUE", "STYLES_DIR", "metadata", "validate"]
+__all__ = ["CATALOGUE", "LAYERS", "STYLES_DIR", "validate"]

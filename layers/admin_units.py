@@ -8,8 +8,8 @@ ward after it), so rows have a surrogate key and a validity interval; the crossw
 from sqlalchemy import Column, Date, Index, Numeric, Table, Text, text
 
 from gis.layer import Access, Field, Label, TileSpec, TimeSpec, VectorLayer
-from layers.columns import geom_column, id_column, source_crs_column
-from layers.metadata import metadata
+from gis.tables.metadata import metadata
+from layers.columns import SOURCE_CRS, VALID_FROM, VALID_TO, geom_column, id_column
 
 table = Table(
     "admin_unit",
@@ -24,10 +24,10 @@ table = Table(
     Column("code_system", Text, nullable=False),  # 124/2004/QĐ-TTg | 19/2025/QĐ-TTg
     Column("area_km2", Numeric(12, 2)),
     Column("population", Numeric(12, 0)),
-    Column("valid_from", Date, nullable=False),
-    Column("valid_to", Date),
+    VALID_FROM.column(nullable=False),
+    VALID_TO.column(),
     Column("legal_basis", Text),
-    source_crs_column(),
+    SOURCE_CRS.column(),
     geom_column("MULTIPOLYGON", nullable=True),
     Index("uq_admin_unit_code_system", "code", "code_system", unique=True),
     Index("ix_admin_unit_level_valid", "level", "valid_from", "valid_to"),
@@ -68,8 +68,8 @@ LAYER = VectorLayer(
         Field("code_system", Label("Hệ thống mã", "Code system")),
         Field("area_km2", Label("Diện tích (km²)", "Area (km²)")),
         Field("population", Label("Dân số", "Population")),
-        Field("valid_from", Label("Hiệu lực từ", "Valid from")),
-        Field("valid_to", Label("Hiệu lực đến", "Valid to")),
+        VALID_FROM.field(),
+        VALID_TO.field(),
         Field("legal_basis", Label("Căn cứ pháp lý", "Legal basis")),
     ),
     geometry_type="MultiPolygon",

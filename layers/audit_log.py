@@ -13,8 +13,8 @@ from sqlalchemy import BigInteger, CheckConstraint, Column, DateTime, Index, Tab
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from gis.layer import Access, Field, Label, TimeSpec, VectorLayer
+from gis.tables.metadata import metadata
 from layers.columns import id_column
-from layers.metadata import metadata
 
 ACTIONS = ("read_personal", "create", "update", "delete")
 

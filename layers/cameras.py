@@ -1,16 +1,18 @@
 """Cameras (PTZ / fixed): never public; absent for anyone without an allowed role."""
 
-from sqlalchemy import Column, Date, Numeric, Table, Text
+from sqlalchemy import Column, Numeric, Table, Text
 
 from gis.layer import Access, Field, Label, TileSpec, TimeSpec, VectorLayer
+from gis.tables.metadata import metadata
 from layers.columns import (
+    INSTALLED_ON,
+    SOURCE_CRS,
+    STATUS,
+    UPDATED_AT,
+    WARD_CODE,
     geom_column,
     id_column,
-    source_crs_column,
-    updated_at_column,
-    ward_code_column,
 )
-from layers.metadata import metadata
 
 table = Table(
     "camera",
@@ -21,12 +23,12 @@ table = Table(
     Column("bearing_deg", Numeric(5, 1)),
     Column("fov_deg", Numeric(5, 1)),
     Column("range_m", Numeric(7, 1)),
-    Column("status", Text, nullable=False, server_default="online"),
+    STATUS.column(server_default="online"),
     Column("stream_url", Text),
-    Column("installed_on", Date),
-    ward_code_column(),
-    source_crs_column(),
-    updated_at_column(),
+    INSTALLED_ON.column(),
+    WARD_CODE.column(),
+    SOURCE_CRS.column(),
+    UPDATED_AT.column(),
     geom_column("POINT"),
     comment="Surveillance and traffic cameras. Never public.",
 )
@@ -45,10 +47,10 @@ LAYER = VectorLayer(
         Field("bearing_deg", Label("Hướng (độ)", "Bearing (°)")),
         Field("fov_deg", Label("Góc nhìn (độ)", "Field of view (°)")),
         Field("range_m", Label("Tầm xa (m)", "Range (m)")),
-        Field("status", Label("Trạng thái", "Status")),
+        STATUS.field(),
         Field("stream_url", Label("Luồng video", "Stream URL"), queryable=False),
-        Field("installed_on", Label("Ngày lắp đặt", "Installed on")),
-        Field("ward_code", Label("Mã phường/xã", "Ward code")),
+        INSTALLED_ON.field(),
+        WARD_CODE.field(),
     ),
     geometry_type="Point",
     access=Access(

@@ -15,8 +15,8 @@ from sqlalchemy import (
 )
 
 from gis.layer import Access, Field, Label, TileSpec, TimeSpec, VectorLayer
+from gis.tables.metadata import metadata
 from layers.columns import id_column
-from layers.metadata import metadata
 
 table = Table(
     "env_observation",

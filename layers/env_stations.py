@@ -1,16 +1,17 @@
 """Environmental monitoring stations (quan trắc môi trường)."""
 
-from sqlalchemy import Boolean, Column, Date, Table, Text
+from sqlalchemy import Boolean, Column, Table, Text
 
 from gis.layer import Access, Field, Label, TileSpec, TimeSpec, VectorLayer
+from gis.tables.metadata import metadata
 from layers.columns import (
+    INSTALLED_ON,
+    SOURCE_CRS,
+    UPDATED_AT,
+    WARD_CODE,
     geom_column,
     id_column,
-    source_crs_column,
-    updated_at_column,
-    ward_code_column,
 )
-from layers.metadata import metadata
 
 table = Table(
     "env_station",
@@ -22,10 +23,10 @@ table = Table(
     # VN_AQI is computed only for automatic continuous stations (QĐ 1459/QĐ-TCMT)
     Column("automatic", Boolean, nullable=False, server_default="true"),
     Column("operator", Text),
-    Column("installed_on", Date),
-    ward_code_column(),
-    source_crs_column(),
-    updated_at_column(),
+    INSTALLED_ON.column(),
+    WARD_CODE.column(),
+    SOURCE_CRS.column(),
+    UPDATED_AT.column(),
     geom_column("POINT"),
     comment="Environmental monitoring stations.",
 )
@@ -44,8 +45,8 @@ LAYER = VectorLayer(
         Field("medium", Label("Thành phần môi trường", "Medium")),
         Field("automatic", Label("Tự động liên tục", "Automatic continuous")),
         Field("operator", Label("Đơn vị vận hành", "Operator")),
-        Field("installed_on", Label("Ngày lắp đặt", "Installed on")),
-        Field("ward_code", Label("Mã phường/xã", "Ward code")),
+        INSTALLED_ON.field(),
+        WARD_CODE.field(),
     ),
     geometry_type="Point",
     access=Access(write=frozenset({"admin"})),

@@ -24,14 +24,15 @@ from gis.layer import (
     VectorLayer,
     personal_field,
 )
+from gis.tables.metadata import metadata
 from layers.columns import (
+    SOURCE_CRS,
+    STATUS,
+    UPDATED_AT,
+    WARD_CODE,
     geom_column,
     id_column,
-    source_crs_column,
-    updated_at_column,
-    ward_code_column,
 )
-from layers.metadata import metadata
 
 table = Table(
     "field_report",
@@ -41,7 +42,7 @@ table = Table(
     Column("category", Text, ForeignKey("report_category.code"), nullable=False),
     Column("description", Text, nullable=False),
     # received | assigned | in_progress | resolved | rejected
-    Column("status", Text, nullable=False, server_default="received"),
+    STATUS.column(server_default="received"),
     # when the centre received it: the server's clock unless a handler enters it
     Column(
         "received_at",
@@ -52,9 +53,9 @@ table = Table(
     Column("deadline_at", DateTime(timezone=True)),
     Column("resolved_at", DateTime(timezone=True)),
     Column("assigned_unit", Text),
-    ward_code_column(),
-    source_crs_column(),
-    updated_at_column(),
+    WARD_CODE.column(),
+    SOURCE_CRS.column(),
+    UPDATED_AT.column(),
     geom_column("POINT"),
     Index("ix_field_report_status", "status", "received_at"),
     comment="Citizen field reports and their handling.",
@@ -91,7 +92,7 @@ LAYER = VectorLayer(
         Field("report_code", Label("Mã phản ánh", "Report code")),
         Field("category", Label("Lĩnh vực", "Category")),
         Field("description", Label("Nội dung", "Description")),
-        Field("status", Label("Trạng thái", "Status"), set_by=HANDLERS),
+        STATUS.field(set_by=HANDLERS),
         Field(
             "received_at", Label("Thời điểm tiếp nhận", "Received at"), set_by=HANDLERS
         ),
@@ -100,7 +101,7 @@ LAYER = VectorLayer(
             "resolved_at", Label("Thời điểm hoàn thành", "Resolved at"), set_by=HANDLERS
         ),
         Field("assigned_unit", Label("Đơn vị xử lý", "Assigned unit"), set_by=HANDLERS),
-        Field("ward_code", Label("Mã phường/xã", "Ward code")),
+        WARD_CODE.field(),
         personal_field("reporter", Label("Người phản ánh", "Reporter"), REPORTER_SQL),
     ),
     geometry_type="Point",
@@ -111,8 +112,7 @@ LAYER = VectorLayer(
         personal=frozenset({"ioc_operator", "admin"}),
     ),
     tiles=TileSpec(
-        minzoom=11,
-        cluster_below=14,
+        minzoom=14,
         properties=("category", "status", "received_at"),
         detail_zoom=16,
         category="category",

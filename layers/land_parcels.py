@@ -28,33 +28,37 @@ from gis.layer import (
     VectorLayer,
     personal_field,
 )
+from gis.tables.metadata import metadata
 from layers.columns import (
+    ADDRESS,
+    LAND_USE,
+    SOURCE_CRS,
+    UPDATED_AT,
+    VALID_FROM,
+    VALID_TO,
+    WARD_CODE,
     geom_column,
     id_column,
-    source_crs_column,
-    updated_at_column,
-    ward_code_column,
 )
-from layers.metadata import metadata
 
 table = Table(
     "land_parcel",
     metadata,
     id_column(),
-    ward_code_column(),
+    WARD_CODE.column(),
     Column("survey_ward_code", Text),  # commune the sheet was numbered in (pre-2025)
     Column("sheet_no", Integer, nullable=False),
     Column("parcel_no", Integer, nullable=False),
-    Column("land_use", Text, ForeignKey("land_use_type.code"), nullable=False),
+    LAND_USE.column(nullable=False),
     Column("area_legal_m2", Numeric(12, 1)),
     Column("area_geom_m2", Numeric(12, 1)),
-    Column("address", Text),
+    ADDRESS.column(),
     Column("national_parcel_id", Text),
     Column("map_scale", Integer),
-    source_crs_column(),
-    Column("valid_from", Date, nullable=False, server_default=text("CURRENT_DATE")),
-    Column("valid_to", Date),
-    updated_at_column(),
+    SOURCE_CRS.column(),
+    VALID_FROM.column(nullable=False, server_default=text("CURRENT_DATE")),
+    VALID_TO.column(),
+    UPDATED_AT.column(),
     geom_column("MULTIPOLYGON"),
     Index("ix_land_parcel_lookup", "ward_code", "sheet_no", "parcel_no"),
     Index("ix_land_parcel_land_use", "land_use"),
@@ -113,20 +117,20 @@ LAYER = VectorLayer(
         "geometric area.",
     ),
     fields=(
-        Field("ward_code", Label("Mã phường/xã", "Ward code")),
+        WARD_CODE.field(),
         Field("survey_ward_code", Label("Mã xã khi đo đạc", "Ward code at survey")),
         Field("sheet_no", Label("Số tờ bản đồ", "Map sheet number")),
         Field("parcel_no", Label("Số thửa", "Parcel number")),
-        Field("land_use", Label("Loại đất", "Land-use type")),
+        LAND_USE.field(),
         Field("area_legal_m2", Label("Diện tích pháp lý (m²)", "Legal area (m²)")),
         Field("area_geom_m2", Label("Diện tích hình học (m²)", "Geometric area (m²)")),
-        Field("address", Label("Địa chỉ", "Address")),
+        ADDRESS.field(),
         Field("national_parcel_id", Label("Mã thửa quốc gia", "National parcel id")),
         Field("map_scale", Label("Tỷ lệ bản đồ", "Map scale")),
-        Field("source_crs", Label("Hệ tọa độ gốc", "Source CRS")),
-        Field("valid_from", Label("Hiệu lực từ", "Valid from")),
-        Field("valid_to", Label("Hiệu lực đến", "Valid to")),
-        Field("updated_at", Label("Cập nhật", "Updated")),
+        SOURCE_CRS.field(),
+        VALID_FROM.field(),
+        VALID_TO.field(),
+        UPDATED_AT.field(),
         personal_field(
             "land_users", Label("Người sử dụng đất", "Land users"), LAND_USERS_SQL
         ),
@@ -141,7 +145,9 @@ LAYER = VectorLayer(
         personal=frozenset({"land_officer", "admin"}),
     ),
     tiles=TileSpec(
-        minzoom=13,
+        # at zoom 13 a pixel is 19 m: most urban parcels (5-20 m) are smaller, and
+        # a tile of single parcels there is 320 KB on the demo city
+        minzoom=14,
         properties=("ward_code", "sheet_no", "parcel_no", "land_use"),
         detail_zoom=17,
         overview="grid",

@@ -1,30 +1,33 @@
 """Lighting control cabinets (tủ điều khiển chiếu sáng)."""
 
-from sqlalchemy import Column, Date, Integer, Table, Text
+from sqlalchemy import Column, Integer, Table, Text
 
 from gis.layer import Access, Field, Label, TileSpec, TimeSpec, VectorLayer
+from gis.tables.metadata import metadata
 from layers.columns import (
+    ADDRESS,
+    INSTALLED_ON,
+    SOURCE_CRS,
+    STATUS,
+    UPDATED_AT,
+    WARD_CODE,
     geom_column,
     id_column,
-    source_crs_column,
-    updated_at_column,
-    ward_code_column,
 )
-from layers.metadata import metadata
 
 table = Table(
     "lighting_cabinet",
     metadata,
     id_column(),
     Column("cabinet_code", Text, nullable=False, unique=True),
-    Column("address", Text),
+    ADDRESS.column(),
     Column("control_mode", Text),  # timer | astronomical | remote
     Column("circuits", Integer),
-    Column("status", Text, nullable=False, server_default="on"),
-    Column("installed_on", Date),
-    ward_code_column(),
-    source_crs_column(),
-    updated_at_column(),
+    STATUS.column(server_default="on"),
+    INSTALLED_ON.column(),
+    WARD_CODE.column(),
+    SOURCE_CRS.column(),
+    UPDATED_AT.column(),
     geom_column("POINT"),
     comment="Lighting control cabinets; each feeds several circuits of lights.",
 )
@@ -39,12 +42,12 @@ LAYER = VectorLayer(
     ),
     fields=(
         Field("cabinet_code", Label("Mã tủ", "Cabinet code")),
-        Field("address", Label("Địa chỉ", "Address")),
+        ADDRESS.field(),
         Field("control_mode", Label("Chế độ điều khiển", "Control mode")),
         Field("circuits", Label("Số lộ", "Circuits")),
-        Field("status", Label("Trạng thái", "Status")),
-        Field("installed_on", Label("Ngày lắp đặt", "Installed on")),
-        Field("ward_code", Label("Mã phường/xã", "Ward code")),
+        STATUS.field(),
+        INSTALLED_ON.field(),
+        WARD_CODE.field(),
     ),
     geometry_type="Point",
     access=Access(write=frozenset({"lighting_crew", "admin"})),

@@ -1,16 +1,19 @@
 """Planning zones (quy hoạch): zone function, density, height, land-use coefficient."""
 
-from sqlalchemy import Column, Date, ForeignKey, Index, Integer, Numeric, Table, Text
+from sqlalchemy import Column, Date, Index, Integer, Numeric, Table, Text
 
 from gis.layer import Access, Field, Label, TileSpec, TimeSpec, VectorLayer
+from gis.tables.metadata import metadata
 from layers.columns import (
+    LAND_USE,
+    SOURCE_CRS,
+    UPDATED_AT,
+    VALID_FROM,
+    VALID_TO,
+    WARD_CODE,
     geom_column,
     id_column,
-    source_crs_column,
-    updated_at_column,
-    ward_code_column,
 )
-from layers.metadata import metadata
 
 table = Table(
     "planning_zone",
@@ -21,16 +24,16 @@ table = Table(
     Column("approval_decision", Text),
     Column("approved_on", Date),
     Column("zone_function", Text, nullable=False),
-    Column("land_use", Text, ForeignKey("land_use_type.code")),
+    LAND_USE.column(),
     Column("max_height_m", Numeric(6, 1)),
     Column("max_floors", Integer),
     Column("building_density_pct", Numeric(5, 1)),
     Column("land_use_coefficient", Numeric(5, 2)),
-    ward_code_column(),
-    Column("valid_from", Date),
-    Column("valid_to", Date),
-    source_crs_column(),
-    updated_at_column(),
+    WARD_CODE.column(),
+    VALID_FROM.column(),
+    VALID_TO.column(),
+    SOURCE_CRS.column(),
+    UPDATED_AT.column(),
     geom_column("MULTIPOLYGON"),
     Index("ix_planning_zone_function", "zone_function"),
     comment="Zoning plan areas with their planning indicators.",
@@ -52,7 +55,7 @@ LAYER = VectorLayer(
         Field("approval_decision", Label("Quyết định phê duyệt", "Approval decision")),
         Field("approved_on", Label("Ngày phê duyệt", "Approved on")),
         Field("zone_function", Label("Chức năng", "Zone function")),
-        Field("land_use", Label("Loại đất", "Land-use type")),
+        LAND_USE.field(),
         Field("max_height_m", Label("Chiều cao tối đa (m)", "Max height (m)")),
         Field("max_floors", Label("Số tầng tối đa", "Max floors")),
         Field(
@@ -61,9 +64,9 @@ LAYER = VectorLayer(
         Field(
             "land_use_coefficient", Label("Hệ số sử dụng đất", "Land-use coefficient")
         ),
-        Field("ward_code", Label("Mã phường/xã", "Ward code")),
-        Field("valid_from", Label("Hiệu lực từ", "Valid from")),
-        Field("valid_to", Label("Hiệu lực đến", "Valid to")),
+        WARD_CODE.field(),
+        VALID_FROM.field(),
+        VALID_TO.field(),
     ),
     geometry_type="MultiPolygon",
     access=Access(write=frozenset({"planner", "admin"})),

@@ -3,14 +3,16 @@
 from sqlalchemy import Column, Table, Text
 
 from gis.layer import Access, Field, Label, TileSpec, VectorLayer
+from gis.tables.metadata import metadata
 from layers.columns import (
+    ADDRESS,
+    OSM_ID,
+    SOURCE_CRS,
+    UPDATED_AT,
+    WARD_CODE,
     geom_column,
     id_column,
-    source_crs_column,
-    updated_at_column,
-    ward_code_column,
 )
-from layers.metadata import metadata
 
 table = Table(
     "poi",
@@ -21,13 +23,13 @@ table = Table(
     # education | health | tourism | public_service | commerce | worship | other
     Column("category", Text, nullable=False, server_default="other", index=True),
     Column("subcategory", Text),  # e.g. the OSM amenity value
-    Column("address", Text),
+    ADDRESS.column(),
     Column("opening_hours", Text),
-    Column("osm_id", Text),
+    OSM_ID.column(),
     Column("source", Text),
-    ward_code_column(),
-    source_crs_column(),
-    updated_at_column(),
+    WARD_CODE.column(),
+    SOURCE_CRS.column(),
+    UPDATED_AT.column(),
     geom_column("POINT"),
     comment="Points of interest.",
 )
@@ -45,17 +47,16 @@ LAYER = VectorLayer(
         Field("name_en", Label("Tên tiếng Anh", "English name")),
         Field("category", Label("Nhóm", "Category")),
         Field("subcategory", Label("Loại", "Subcategory")),
-        Field("address", Label("Địa chỉ", "Address")),
+        ADDRESS.field(),
         Field("opening_hours", Label("Giờ mở cửa", "Opening hours")),
-        Field("osm_id", Label("OSM id", "OSM id")),
+        OSM_ID.field(),
         Field("source", Label("Nguồn", "Source")),
-        Field("ward_code", Label("Mã phường/xã", "Ward code")),
+        WARD_CODE.field(),
     ),
     geometry_type="Point",
     access=Access(write=frozenset({"planner", "admin"})),
     tiles=TileSpec(
-        minzoom=12,
-        cluster_below=14,
+        minzoom=14,
         properties=("name", "category"),
         detail_zoom=16,
         category="category",

@@ -3,13 +3,8 @@
 from sqlalchemy import Column, Integer, Table, Text
 
 from gis.layer import Access, Field, Label, TileSpec, VectorLayer
-from layers.columns import (
-    geom_column,
-    id_column,
-    source_crs_column,
-    updated_at_column,
-)
-from layers.metadata import metadata
+from gis.tables.metadata import metadata
+from layers.columns import OSM_ID, SOURCE_CRS, UPDATED_AT, geom_column, id_column
 
 table = Table(
     "power_line",
@@ -20,9 +15,9 @@ table = Table(
     Column("voltage", Text),
     Column("circuits", Integer),
     Column("operator", Text),
-    Column("osm_id", Text),
-    source_crs_column(),
-    updated_at_column(),
+    OSM_ID.column(),
+    SOURCE_CRS.column(),
+    UPDATED_AT.column(),
     geom_column("MULTILINESTRING"),
     comment="Power transmission and distribution lines.",
 )
@@ -41,7 +36,7 @@ LAYER = VectorLayer(
         Field("voltage", Label("Điện áp", "Voltage")),
         Field("circuits", Label("Số mạch", "Circuits")),
         Field("operator", Label("Đơn vị quản lý", "Operator")),
-        Field("osm_id", Label("OSM id", "OSM id")),
+        OSM_ID.field(),
     ),
     geometry_type="MultiLineString",
     access=Access(write=frozenset({"lighting_crew", "admin"})),

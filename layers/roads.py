@@ -3,14 +3,8 @@
 from sqlalchemy import Column, Integer, Numeric, Table, Text
 
 from gis.layer import Access, Field, Label, TileSpec, VectorLayer
-from layers.columns import (
-    geom_column,
-    id_column,
-    source_crs_column,
-    updated_at_column,
-    ward_code_column,
-)
-from layers.metadata import metadata
+from gis.tables.metadata import metadata
+from layers.columns import SOURCE_CRS, UPDATED_AT, WARD_CODE, geom_column, id_column
 
 table = Table(
     "road",
@@ -21,9 +15,9 @@ table = Table(
     Column("width_m", Numeric(5, 1)),
     Column("lanes", Integer),
     Column("surface", Text),
-    ward_code_column(),
-    source_crs_column(),
-    updated_at_column(),
+    WARD_CODE.column(),
+    SOURCE_CRS.column(),
+    UPDATED_AT.column(),
     geom_column("MULTILINESTRING"),
     comment="Road centre lines.",
 )
@@ -42,7 +36,7 @@ LAYER = VectorLayer(
         Field("width_m", Label("Bề rộng (m)", "Width (m)")),
         Field("lanes", Label("Số làn", "Lanes")),
         Field("surface", Label("Mặt đường", "Surface")),
-        Field("ward_code", Label("Mã phường/xã", "Ward code")),
+        WARD_CODE.field(),
     ),
     geometry_type="MultiLineString",
     access=Access(write=frozenset({"planner", "admin"})),

@@ -3,7 +3,6 @@
 from sqlalchemy import (
     BigInteger,
     Column,
-    Date,
     ForeignKey,
     Integer,
     Numeric,
@@ -12,14 +11,16 @@ from sqlalchemy import (
 )
 
 from gis.layer import Access, Field, Label, TileSpec, TimeSpec, VectorLayer
+from gis.tables.metadata import metadata
 from layers.columns import (
+    INSTALLED_ON,
+    SOURCE_CRS,
+    STATUS,
+    UPDATED_AT,
+    WARD_CODE,
     geom_column,
     id_column,
-    source_crs_column,
-    updated_at_column,
-    ward_code_column,
 )
-from layers.metadata import metadata
 
 table = Table(
     "street_light",
@@ -31,11 +32,11 @@ table = Table(
     Column("pole_height_m", Numeric(4, 1)),
     Column("cabinet_id", BigInteger, ForeignKey("lighting_cabinet.id"), index=True),
     Column("circuit_no", Integer),
-    Column("status", Text, nullable=False, server_default="on", index=True),
-    Column("installed_on", Date),
-    ward_code_column(),
-    source_crs_column(),
-    updated_at_column(),
+    STATUS.column(server_default="on", index=True),
+    INSTALLED_ON.column(),
+    WARD_CODE.column(),
+    SOURCE_CRS.column(),
+    UPDATED_AT.column(),
     geom_column("POINT"),
     comment="Street light poles and their lamps.",
 )
@@ -55,15 +56,14 @@ LAYER = VectorLayer(
         Field("pole_height_m", Label("Chiều cao cột (m)", "Pole height (m)")),
         Field("cabinet_id", Label("Tủ điều khiển", "Cabinet")),
         Field("circuit_no", Label("Lộ", "Circuit")),
-        Field("status", Label("Trạng thái", "Status")),
-        Field("installed_on", Label("Ngày lắp đặt", "Installed on")),
-        Field("ward_code", Label("Mã phường/xã", "Ward code")),
+        STATUS.field(),
+        INSTALLED_ON.field(),
+        WARD_CODE.field(),
     ),
     geometry_type="Point",
     access=Access(write=frozenset({"lighting_crew", "admin"})),
     tiles=TileSpec(
-        minzoom=12,
-        cluster_below=14,
+        minzoom=14,
         properties=("status", "lamp_type", "power_w"),
         detail_zoom=17,
         category="status",

@@ -3,14 +3,8 @@
 from sqlalchemy import Column, Date, ForeignKey, Integer, Numeric, Table, Text
 
 from gis.layer import Access, Field, Label, TileSpec, TimeSpec, VectorLayer
-from layers.columns import (
-    geom_column,
-    id_column,
-    source_crs_column,
-    updated_at_column,
-    ward_code_column,
-)
-from layers.metadata import metadata
+from gis.tables.metadata import metadata
+from layers.columns import SOURCE_CRS, UPDATED_AT, WARD_CODE, geom_column, id_column
 
 table = Table(
     "tree",
@@ -27,9 +21,9 @@ table = Table(
     Column("conservation", Text, ForeignKey("tree_category.code")),
     Column("planted_on", Date),
     Column("last_maintained_on", Date),
-    ward_code_column(),
-    source_crs_column(),
-    updated_at_column(),
+    WARD_CODE.column(),
+    SOURCE_CRS.column(),
+    UPDATED_AT.column(),
     geom_column("POINT"),
     comment="Urban trees with their conservation status and maintenance.",
 )
@@ -55,13 +49,12 @@ LAYER = VectorLayer(
         Field("conservation", Label("Bảo tồn", "Conservation")),
         Field("planted_on", Label("Ngày trồng", "Planted on")),
         Field("last_maintained_on", Label("Bảo dưỡng gần nhất", "Last maintained")),
-        Field("ward_code", Label("Mã phường/xã", "Ward code")),
+        WARD_CODE.field(),
     ),
     geometry_type="Point",
     access=Access(write=frozenset({"tree_crew", "admin"})),
     tiles=TileSpec(
-        minzoom=13,
-        cluster_below=15,
+        minzoom=15,
         properties=("species_vi", "health", "height_m"),
         detail_zoom=17,
         category="category",

@@ -1,4 +1,8 @@
-"""Alembic environment: targets ``layers.metadata``; URL from the caller or settings."""
+"""Alembic environment: targets ``gis.tables.metadata``; URL from the caller or settings.
+
+Every table joins that metadata when its module is imported: the database's own
+tables (``gis.tables``), the layers (``layers``) and the security tables.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,12 @@ from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
+# imported for their tables: each module adds its own to the metadata
+import auth.tables  # noqa: F401
+import gis.tables  # noqa: F401
+import layers  # noqa: F401
 from gis.db import sqlalchemy_url
-from layers import metadata
+from gis.tables.metadata import metadata
 
 config = context.config
 

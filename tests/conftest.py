@@ -102,7 +102,7 @@ def db_url(server_url: str, migrated_template: str) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def city_url(server_url: str, migrated_template: str) -> str:
     """A read-only demo city (small scale, synthetic only) shared by read tests."""
-    from layers.demo import build_demo
+    from dothi.demo import build_demo
 
     url = create_database(server_url, "city_small", template=migrated_template)
     build_demo(url, seed=0.42, scale=0.05, open_data=None)

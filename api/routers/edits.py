@@ -17,16 +17,19 @@ import psycopg
 from fastapi import APIRouter, Path, Request, Response
 from psycopg import errors as pg_errors
 
+from api.caching import NO_STORE
 from api.deps import (
     LayerDep,
     PrincipalDep,
     claims_of,
     feature_id_of,
-    reject_unknown,
 )
 from api.idempotency import create_feature_once, idempotency_key
 from api.links import base_url
-from gis.auth import AuthenticationError
+from api.negotiation import FEATURE_BODY_MEDIA, PATCH_BODY_MEDIA
+from api.params import EditsQuery
+from api.state import app_state
+from auth.errors import AuthenticationError
 from gis.crs import CRS84, parse_crs
 from gis.db import fetch_one
 from gis.edits import (
@@ -46,13 +49,11 @@ from gis.errors import (
     NotFoundError,
     UnsupportedMediaTypeError,
 )
-from gis.layer import Principal, VectorLayer
+from gis.layer import VectorLayer
+from gis.principal import Principal
 from gis.sql.compiled import compile_statement
 
 router = APIRouter()
-FEATURE_MEDIA = ("application/geo+json", "application/json")
-PATCH_MEDIA = ("application/merge-patch+json", *FEATURE_MEDIA)
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _allowed(principal: Principal, layer: VectorLayer, *, create: bool) -> None:
@@ -86,7 +87,7 @@ async def _body(request: Request, media: tuple[str, ...], layer: VectorLayer,
         roles=principal.roles,
     )
     if (check := ward_check(edit)) is not None:  # a ward the city has (400)
-        found = await fetch_one(request.app.state.pool, compile_statement(check), {})
+        found = await fetch_one(app_state(request).pool, compile_statement(check), {})
         if not (found and found[0]):
             raise unknown_ward(edit.values["ward_code"])
     return edit
@@ -110,7 +111,7 @@ async def _execute(request: Request, layer: VectorLayer, stmt: Any) -> int | Non
     """Run one write under the claims; the new or touched id, or None."""
     try:
         row = await fetch_one(
-            request.app.state.pool,
+            app_state(request).pool,
             compile_statement(stmt),
             {},
             claims=claims_of(request),
@@ -150,7 +151,7 @@ def _write_error(
 
 def _constraint_column(layer: VectorLayer, constraint: str | None) -> str | None:
     """The property a violated constraint is about, from its name: the catalogue's
-    naming convention (``layers/metadata.py``) or PostgreSQL's defaults."""
+    naming convention (``gis/tables/metadata.py``) or PostgreSQL's defaults."""
     if not constraint:
         return None
     table = layer.table.name
@@ -175,7 +176,7 @@ async def _absent_or_forbidden(
     table = layer.table
     exists = table.select().with_only_columns(table.c.id).where(table.c.id == fid)
     row = await fetch_one(
-        request.app.state.pool,
+        app_state(request).pool,
         compile_statement(exists),
         {},
         claims=claims_of(request),
@@ -222,14 +223,13 @@ async def item_options(
     status_code=201,
 )
 async def create_feature(
-    request: Request, layer: LayerDep, principal: PrincipalDep
+    request: Request, layer: LayerDep, principal: PrincipalDep, _: EditsQuery
 ) -> Response:
     """201 with the new feature's ``Location``; with an ``Idempotency-Key``, a retry
     gets the first answer and creates nothing."""
-    reject_unknown(request, {"lang"})
     _allowed(principal, layer, create=True)
     key = idempotency_key(request)
-    edit = await _body(request, FEATURE_MEDIA, layer, "create", principal)
+    edit = await _body(request, FEATURE_BODY_MEDIA, layer, "create", principal)
     _check_wards(principal, layer, edit, create=True)
     if key is not None:
         try:
@@ -254,6 +254,7 @@ async def replace_or_update_feature(
     layer: LayerDep,
     feature_id: Annotated[str, Path(alias="featureId")],
     principal: PrincipalDep,
+    _: EditsQuery,
 ) -> Response:
     """PUT sets every writable property: from the body, else its default or NULL.
     PATCH is a JSON merge patch (RFC 7396): only what the body names."""
@@ -264,10 +265,9 @@ async def replace_or_update_feature(
 async def _change(request: Request, layer: VectorLayer, raw_id: str,
                   principal: Principal,
                   operation: Operation) -> Response:  # fmt: skip
-    reject_unknown(request, {"lang"})
     _allowed(principal, layer, create=False)
     fid = feature_id_of(layer, raw_id)
-    media = PATCH_MEDIA if operation == "update" else FEATURE_MEDIA
+    media = PATCH_BODY_MEDIA if operation == "update" else FEATURE_BODY_MEDIA
     edit = await _body(request, media, layer, operation, principal, fid)
     _check_wards(principal, layer, edit, create=False)
     stmt = update_statement(layer, edit, fid, replace=operation == "replace")
@@ -287,9 +287,9 @@ async def delete_feature(
     layer: LayerDep,
     feature_id: Annotated[str, Path(alias="featureId")],
     principal: PrincipalDep,
+    _: EditsQuery,
 ) -> Response:
     """204 when deleted."""
-    reject_unknown(request, {"lang"})
     _allowed(principal, layer, create=False)
     fid = feature_id_of(layer, feature_id)
     if await _execute(request, layer, delete_statement(layer, fid)) is None:

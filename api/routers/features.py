@@ -3,53 +3,35 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-from email.utils import format_datetime
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Path, Request, Response
 
-from api import html, negotiation
+from api import caching, html, negotiation
 from api.deps import (
-    LangDep,
     LayerDep,
     PrincipalDep,
     SettingsDep,
     claims_of,
     feature_id_of,
-    reject_unknown,
 )
 from api.links import base_url, link, self_url, with_query
+from api.negotiation import MEDIA
+from api.params import LangDep, parse_feature, parse_items
+from api.state import app_state
 from api.stats import estimated_rows
-from gis.crs import CRS84, parse_crs
 from gis.db import fetch_one
-from gis.errors import InvalidParameterError, NotFoundError
-from gis.filters import parse_filter
-from gis.layer import Field, Principal, VectorLayer
-from gis.query import (
-    Cursor,
-    ItemsQuery,
-    decode_cursor,
-    encode_cursor,
-    load_paging_key,
-    parse_bbox,
-    parse_datetime,
-    parse_limit,
-    parse_properties,
-    parse_sortby,
-)
-from gis.settings import Settings
+from gis.errors import NotFoundError
+from gis.layer import Field, VectorLayer
+from gis.principal import Principal
+from gis.query import Cursor, ItemsQuery, encode_cursor, load_paging_key
 from gis.sql.features import csv_header, item_sql, items_sql
 
 router = APIRouter()
-GEOJSON = "application/geo+json"
-JSONFG = "application/vnd.ogc.fg+json"
 JSONFG_CORE = "http://www.opengis.net/spec/json-fg-1/0.2/conf/core"
-ITEMS_PARAMS = {
-    "f", "lang", "limit", "bbox", "bbox-crs", "datetime", "crs", "properties",
-    "skipGeometry", "sortby", "cursor", "filter", "filter-lang", "filter-crs",
-}  # fmt: skip
+# the encodings of a page of features; the first is the default
+ITEMS_FORMATS = ("geojson", "jsonfg", "html", "csv")
 # numberMatched is exact, so it is only computed where a count is cheap
 COUNT_MAX_ROWS = 100_000
 
@@ -57,84 +39,13 @@ COUNT_MAX_ROWS = 100_000
 async def paging_key_of(request: Request) -> bytes:
     """The key that signs paging tokens, read once (lazily: a server started while
     PostgreSQL is down answers 503 until it is back, as for any other request)."""
-    key: bytes | None = getattr(request.app.state, "paging_key", None)
+    state = app_state(request)
+    key = state.paging_key
     if key is None:
-        settings: Settings = request.app.state.settings
-        secret = settings.auth.secret_key.get_secret_value()
-        key = await load_paging_key(request.app.state.pool, secret)
-        request.app.state.paging_key = key
+        secret = state.settings.auth.secret_key.get_secret_value()
+        key = await load_paging_key(state.pool, secret)
+        state.paging_key = key
     return key
-
-
-def parse_items_query(
-    request: Request,
-    layer: VectorLayer,
-    fields: tuple[Field, ...],
-    settings: Settings,
-    *,
-    paging_key: bytes = b"",
-) -> ItemsQuery:
-    """Validate the query string of an items request (400 on anything wrong).
-
-    ``paging_key`` checks a ``cursor`` (``paging_key_of``); a route without paging
-    refuses the parameter before this runs.
-    """
-    q = request.query_params
-    queryables = {f.name for f in fields if f.queryable}
-    reject_unknown(request, ITEMS_PARAMS | queryables)
-    for name in ITEMS_PARAMS | queryables:
-        if len(q.getlist(name)) > 1:
-            raise InvalidParameterError(f"{name}: given more than once", parameter=name)
-    allowed = layer.crs_srids
-    crs = parse_crs(q["crs"], allowed) if "crs" in q else parse_crs(CRS84, allowed)
-    bbox_crs = parse_crs(q["bbox-crs"], allowed) if "bbox-crs" in q else None
-    if bbox_crs and "bbox" not in q:
-        raise InvalidParameterError(
-            "bbox-crs: given without bbox", parameter="bbox-crs"
-        )
-    bbox_ref = bbox_crs or parse_crs(CRS84, allowed)
-    skip = q.get("skipGeometry", "false").lower()
-    if skip not in ("true", "false"):
-        raise InvalidParameterError(
-            "skipGeometry: expected true or false", parameter="skipGeometry"
-        )
-    sortby = parse_sortby(q["sortby"], fields) if "sortby" in q else ()
-    if ("filter-lang" in q or "filter-crs" in q) and "filter" not in q:
-        raise InvalidParameterError(
-            "filter-lang and filter-crs need a filter", parameter="filter"
-        )
-    flt = None
-    if "filter" in q:
-        filter_crs = parse_crs(q.get("filter-crs", CRS84), allowed)
-        flt = parse_filter(
-            q["filter"],
-            lang=q.get("filter-lang", "cql2-text"),
-            layer=layer,
-            fields=fields,
-            filter_crs=filter_crs.srid,
-            filter_lonlat=filter_crs.lonlat,
-        )
-    return ItemsQuery(
-        limit=parse_limit(
-            q.get("limit"),
-            default=settings.limits.default_limit,
-            maximum=settings.limits.max_limit,
-        ),
-        bbox=parse_bbox(q["bbox"], bbox_ref) if "bbox" in q else None,
-        bbox_srid=bbox_ref.srid,
-        time=parse_datetime(q["datetime"]) if "datetime" in q else None,
-        crs=crs,
-        properties=parse_properties(q["properties"], fields)
-        if "properties" in q
-        else None,
-        skip_geometry=skip == "true",
-        sortby=sortby,
-        equals=tuple((n, q[n]) for n in sorted(queryables) if n in q),
-        cursor=decode_cursor(q["cursor"], layer, sortby, key=paging_key)
-        if "cursor" in q
-        else None,
-        filter=flt,
-    )
 
 
 def _selected(fields: tuple[Field, ...], query: ItemsQuery) -> tuple[Field, ...]:
@@ -146,49 +57,20 @@ def _selected(fields: tuple[Field, ...], query: ItemsQuery) -> tuple[Field, ...]
 def _cache_headers(
     request: Request, layer: VectorLayer, row: Any, crs_uri: str, fmt: str
 ) -> dict[str, str]:
-    """ETag from the layer's data version and the request, not from the body.
-
-    The version changes with every edit (a trigger bumps it), so the tag is exact
-    without hashing megabytes of GeoJSON on every request.
-    """
+    """ETag (from the layer's data version and the request: ``api.caching``),
+    ``Cache-Control``, ``Vary``, ``Content-Crs`` and ``Last-Modified``."""
     principal: Principal = request.state.principal
-    key = "|".join(
-        (
-            str(row.version),
-            str(row.changed_at),
-            fmt,
-            request.url.path,
-            str(request.url.query),
-            getattr(request.state, "lang", "vi"),
-            # what the caller may see is part of the representation
-            ",".join(sorted(principal.roles)),
-            ",".join(sorted(principal.ward_codes)),
-        )
+    versions = (str(row.version), str(row.changed_at))
+    headers = caching.cache_headers(
+        caching.request_tag(request, principal, fmt, versions),
+        public=caching.shareable(principal, [layer]),
+        max_age_s=caching.FEATURES_MAX_AGE_S,
+        vary="Accept, Accept-Language",
     )
-    etag = '"' + hashlib.blake2b(key.encode(), digest_size=12).hexdigest() + '"'
-    # shared caches may keep only what anybody may see
-    public = layer.access.is_public and principal.auth == "anonymous"
-    headers = {
-        "ETag": etag,
-        "Content-Crs": f"<{crs_uri}>",
-        "Cache-Control": "public, max-age=60" if public else "private, no-store",
-        # the credentials are added to Vary for every answer (api.app)
-        "Vary": "Accept, Accept-Language",
-    }
+    headers["Content-Crs"] = f"<{crs_uri}>"
     if row.changed_at is not None:
-        headers["Last-Modified"] = _http_date(row.changed_at)
+        headers["Last-Modified"] = caching.http_date(row.changed_at)
     return headers
-
-
-def _http_date(moment: dt.datetime) -> str:
-    return format_datetime(moment.astimezone(dt.UTC), usegmt=True)
-
-
-def _not_modified(request: Request, headers: dict[str, str]) -> Response | None:
-    inm = request.headers.get("if-none-match")
-    if inm and headers["ETag"] in {t.strip() for t in inm.split(",")}:
-        return Response(status_code=304, headers=headers)
-    return None
 
 
 def _page_links(
@@ -202,15 +84,9 @@ def _page_links(
     offered: tuple[str, ...],
 ) -> list[dict[str, Any]]:
     keep = {k: v for k, v in request.query_params.items() if k not in ("cursor", "f")}
-    media = {
-        "geojson": GEOJSON,
-        "jsonfg": JSONFG,
-        "html": "text/html",
-        "csv": "text/csv",
-    }
     links = []
     for key in offered:
-        mtype = media[key]
+        mtype = MEDIA[key]
         rel = "self" if key == fmt else "alternate"
         links.append(
             link(with_query(url, {**request.query_params, "f": key}), rel, mtype)
@@ -231,7 +107,7 @@ def _page_links(
             link(
                 with_query(url, {**keep, "cursor": token, "f": fmt}),
                 "next",
-                media[fmt],
+                MEDIA[fmt],
                 "next page",
             )
         )
@@ -247,7 +123,7 @@ def _page_links(
             link(
                 with_query(url, {**keep, "cursor": token, "f": fmt}),
                 "prev",
-                media[fmt],
+                MEDIA[fmt],
                 "previous page",
             )
         )
@@ -269,9 +145,28 @@ async def get_items(
     """A page of features, built as GeoJSON by PostgreSQL."""
     fields = layer.visible_fields(principal)
     key = await paging_key_of(request)
-    query = parse_items_query(request, layer, fields, settings, paging_key=key)
-    offered = ("geojson", "jsonfg", "html", "csv")
-    fmt = negotiation.choose(request, offered)
+    query = parse_items(
+        request.query_params, layer, fields, settings.limits, paging_key=key
+    )
+    fmt = negotiation.choose(request, ITEMS_FORMATS)
+    row = await _fetch_page(request, layer, query, fields, fmt)
+    url = f"{base_url(request)}/collections/{layer.id}/items"
+    links = _page_links(request, layer, key, url, fmt, row, query, ITEMS_FORMATS)
+    if fmt == "html":
+        return _items_html(request, layer, lang, row, links, query, fields)
+    if fmt == "csv":
+        return _items_csv(request, layer, row, links, query, fields)
+    return _items_json(request, layer, row, links, query, fmt)
+
+
+async def _fetch_page(
+    request: Request,
+    layer: VectorLayer,
+    query: ItemsQuery,
+    fields: tuple[Field, ...],
+    fmt: str,
+) -> Any:
+    """The one row of a page (``gis.sql.features.build_items``)."""
     # the size only, from this process's last read: a page never waits on extents
     est_rows = await estimated_rows(request, layer)
     compiled, values = items_sql(
@@ -281,19 +176,24 @@ async def get_items(
         count=est_rows <= COUNT_MAX_ROWS,
         encoding=fmt,  # type: ignore[arg-type]
     )
-    row = await fetch_one(
-        request.app.state.pool,
+    return await fetch_one(
+        app_state(request).pool,
         compiled,
         values,
         text_as_bytes=True,
         claims=claims_of(request),
     )
-    url = f"{base_url(request)}/collections/{layer.id}/items"
-    links = _page_links(request, layer, key, url, fmt, row, query, offered)
-    if fmt == "html":
-        return _items_html(request, layer, lang, row, links, query, fields)
-    if fmt == "csv":
-        return _items_csv(request, layer, row, links, query, fields)
+
+
+def _items_json(
+    request: Request,
+    layer: VectorLayer,
+    row: Any,
+    links: list[dict[str, Any]],
+    query: ItemsQuery,
+    fmt: str,
+) -> Response:
+    """GeoJSON or JSON-FG: the features as PostgreSQL wrote them, in one envelope."""
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     head = b'{"type":"FeatureCollection","features":['
     if fmt == "jsonfg":
@@ -315,11 +215,13 @@ async def get_items(
     features = row.features or b""
     headers = _cache_headers(request, layer, row, query.crs.uri, fmt)
     tail["timeStamp"] = stamp
-    if (cached := _not_modified(request, headers)) is not None:
+    if (cached := caching.not_modified(request, headers)) is not None:
         return cached
     body = head + features + b"]," + orjson.dumps(tail)[1:]
     return Response(
-        body, media_type=JSONFG if fmt == "jsonfg" else GEOJSON, headers=headers
+        body,
+        media_type=MEDIA["jsonfg"] if fmt == "jsonfg" else MEDIA["geojson"],
+        headers=headers,
     )
 
 
@@ -338,11 +240,11 @@ def _items_csv(
     if nav:
         headers["Link"] = ", ".join(f'<{lk["href"]}>; rel="{lk["rel"]}"' for lk in nav)
     headers["X-Number-Returned"] = str(row.returned)
-    if (cached := _not_modified(request, headers)) is not None:
+    if (cached := caching.not_modified(request, headers)) is not None:
         return cached
     header = csv_header(layer, query, _selected(fields, query)).encode()
     body = header + b"\r\n" + (row.features or b"") + b"\r\n"
-    return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
+    return Response(body, media_type=f"{MEDIA['csv']}; charset=utf-8", headers=headers)
 
 
 def _items_html(
@@ -395,17 +297,15 @@ async def get_feature(
     feature_id: Annotated[str, Path(alias="featureId")],
     lang: LangDep,
     principal: PrincipalDep,
-    settings: SettingsDep,
 ) -> Response:
     """One feature by id."""
     fields = layer.visible_fields(principal)
-    reject_unknown(request, {"f", "lang", "crs", "properties", "skipGeometry"})
-    query = parse_items_query(request, layer, fields, settings)
+    query = parse_feature(request.query_params, layer, fields)
     fmt = negotiation.choose(request, ("geojson", "html"))
     fid = feature_id_of(layer, feature_id)
     compiled, values = item_sql(layer, query, _selected(fields, query), fid)
     found = await fetch_one(
-        request.app.state.pool,
+        app_state(request).pool,
         compiled,
         values,
         text_as_bytes=True,
@@ -439,13 +339,13 @@ def _feature_response(
         )
     url = self_url(request)
     links = [
-        link(url, "self", GEOJSON),
-        link(f"{url}?f=html", "alternate", "text/html"),
-        link(f"{base}/collections/{layer.id}", "collection", "application/json"),
-        link(items, "items", GEOJSON),
+        link(url, "self", MEDIA["geojson"]),
+        link(f"{url}?f=html", "alternate", MEDIA["html"]),
+        link(f"{base}/collections/{layer.id}", "collection", MEDIA["json"]),
+        link(items, "items", MEDIA["geojson"]),
     ]
     body = found.f[:-1] + b',"links":' + orjson.dumps(links) + b"}"
     headers = _cache_headers(request, layer, found, query.crs.uri, fmt)
-    if (cached := _not_modified(request, headers)) is not None:
+    if (cached := caching.not_modified(request, headers)) is not None:
         return cached
-    return Response(body, media_type=GEOJSON, headers=headers)
+    return Response(body, media_type=MEDIA["geojson"], headers=headers)

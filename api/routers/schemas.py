@@ -8,13 +8,14 @@ import orjson
 from fastapi import APIRouter, Request, Response
 
 from api import html, negotiation
-from api.deps import LangDep, LayerDep, PrincipalDep, reject_unknown
+from api.deps import LayerDep, PrincipalDep
 from api.links import base_url
+from api.negotiation import MEDIA
+from api.params import DocumentQuery, LangDep
 from gis.layer import Field, VectorLayer
 from gis.schema import properties_document
 
 router = APIRouter()
-SCHEMA_JSON = "application/schema+json"
 
 
 def _respond(
@@ -28,7 +29,6 @@ def _respond(
     with_id: bool = False,
 ) -> Response:
     """The JSON Schema document of ``fields`` (or its HTML listing)."""
-    reject_unknown(request, {"f", "lang"})
     doc = properties_document(
         layer,
         fields,
@@ -50,7 +50,7 @@ def _respond(
             base=base_url(request),
             conforms=rows,
         )
-    return Response(orjson.dumps(doc), media_type=SCHEMA_JSON)
+    return Response(orjson.dumps(doc), media_type=MEDIA["schema"])
 
 
 @router.get(
@@ -59,7 +59,11 @@ def _respond(
     summary="Queryables",
 )
 async def queryables(
-    request: Request, layer: LayerDep, lang: LangDep, principal: PrincipalDep
+    request: Request,
+    layer: LayerDep,
+    lang: LangDep,
+    principal: PrincipalDep,
+    _: DocumentQuery,
 ) -> Response:
     """The properties a filter or a property=value parameter may use."""
     fields = tuple(f for f in layer.visible_fields(principal) if f.queryable)
@@ -72,7 +76,11 @@ async def queryables(
     summary="Sortables",
 )
 async def sortables(
-    request: Request, layer: LayerDep, lang: LangDep, principal: PrincipalDep
+    request: Request,
+    layer: LayerDep,
+    lang: LangDep,
+    principal: PrincipalDep,
+    _: DocumentQuery,
 ) -> Response:
     """The properties ``sortby`` accepts."""
     fields = tuple(f for f in layer.visible_fields(principal) if f.sortable)
@@ -85,7 +93,11 @@ async def sortables(
     summary="Schema of the features",
 )
 async def schema(
-    request: Request, layer: LayerDep, lang: LangDep, principal: PrincipalDep
+    request: Request,
+    layer: LayerDep,
+    lang: LangDep,
+    principal: PrincipalDep,
+    _: DocumentQuery,
 ) -> Response:
     """Every property a feature of this collection carries for the caller."""
     fields = layer.visible_fields(principal)

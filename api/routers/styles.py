@@ -8,16 +8,18 @@ import orjson
 from fastapi import APIRouter, Path, Request, Response
 
 from api import negotiation
-from api.deps import LangDep, LayerDep, PrincipalDep, reject_unknown, visible_layers
+from api.deps import LayerDep, PrincipalDep, visible_layers
 from api.links import base_url, link
+from api.negotiation import MEDIA
+from api.params import DocumentQuery, LangDep
 from gis.errors import NotFoundError
-from gis.layer import Principal, VectorLayer
+from gis.layer import VectorLayer
+from gis.principal import Principal
 from gis.styles import legend_svg, load_source, maplibre_style, qml, sld
 from layers import STYLES_DIR
 
 router = APIRouter()
-JSON = "application/json"
-ENCODINGS = {k: negotiation.MEDIA[k] for k in ("mapbox", "sld11", "qml")}
+ENCODINGS = {k: MEDIA[k] for k in ("mapbox", "sld11", "qml")}
 CITY = "city"
 StyleId = Annotated[str, Path(alias="styleId")]
 
@@ -32,31 +34,33 @@ CITY_ENCODINGS = ("mapbox",)
 
 def _style_links(url: str, encodings: tuple[str, ...]) -> list[dict[str, Any]]:
     out = [link(f"{url}?f={k}", "stylesheet", ENCODINGS[k], k) for k in encodings]
-    out.append(link(f"{url}/metadata", "describedby", JSON, "metadata"))
+    out.append(link(f"{url}/metadata", "describedby", MEDIA["json"], "metadata"))
     return out
 
 
 @router.get("/styles", operation_id="getStyles", summary="Styles")
-async def list_styles(request: Request, lang: LangDep) -> Response:
+async def list_styles(request: Request, lang: LangDep, _: DocumentQuery) -> Response:
     """The styles of the whole city map."""
-    reject_unknown(request, {"f", "lang"})
     url = f"{base_url(request)}/styles/{CITY}"
     title = "Bản đồ đô thị" if lang == "vi" else "City map"
     body = {
         "styles": [
             {"id": CITY, "title": title, "links": _style_links(url, CITY_ENCODINGS)}
         ],
-        "links": [link(f"{base_url(request)}/styles", "self", JSON)],
+        "links": [link(f"{base_url(request)}/styles", "self", MEDIA["json"])],
     }
-    return Response(orjson.dumps(body), media_type=JSON)
+    return Response(orjson.dumps(body), media_type=MEDIA["json"])
 
 
 @router.get("/styles/{styleId}", operation_id="getStyle", summary="A style")
 async def get_style(
-    request: Request, style_id: StyleId, lang: LangDep, principal: PrincipalDep
+    request: Request,
+    style_id: StyleId,
+    lang: LangDep,
+    principal: PrincipalDep,
+    _: DocumentQuery,
 ) -> Response:
     """The city style: every layer the caller may see, from the all-layers tiles."""
-    reject_unknown(request, {"f", "lang"})
     if style_id != CITY:
         raise NotFoundError(f"no style {style_id!r}; styles: {CITY}")
     negotiation.choose(request, CITY_ENCODINGS)
@@ -76,17 +80,20 @@ async def get_style(
     summary="Style metadata",
 )
 async def style_metadata(
-    request: Request, style_id: StyleId, lang: LangDep, principal: PrincipalDep
+    request: Request,
+    style_id: StyleId,
+    lang: LangDep,
+    principal: PrincipalDep,
+    _: DocumentQuery,
 ) -> Response:
     """What the city style draws, with a legend per layer."""
-    reject_unknown(request, {"f", "lang"})
     if style_id != CITY:
         raise NotFoundError(f"no style {style_id!r}; styles: {CITY}")
     base = base_url(request)
     title = "Bản đồ đô thị" if lang == "vi" else "City map"
     url = f"{base}/styles/{CITY}"
     body = _metadata(CITY, title, url, _styled(principal), base, lang, CITY_ENCODINGS)
-    return Response(orjson.dumps(body), media_type=JSON)
+    return Response(orjson.dumps(body), media_type=MEDIA["json"])
 
 
 def _metadata(
@@ -109,12 +116,12 @@ def _metadata(
                 "description": la.title.get(lang),
                 "dataType": "vector",
                 "sampleData": link(
-                    f"{base}/collections/{la.id}/items", "data", "application/geo+json"
+                    f"{base}/collections/{la.id}/items", "data", MEDIA["geojson"]
                 ),
                 "legend": link(
                     f"{base}/collections/{la.id}/styles/default/legend",
                     "legend",
-                    "image/svg+xml",
+                    MEDIA["svg"],
                 ),
             }
             for la in layers
@@ -129,10 +136,12 @@ def _metadata(
     summary="Styles of a collection",
 )
 async def collection_styles(
-    request: Request, layer: LayerDep, lang: LangDep
+    request: Request,
+    layer: LayerDep,
+    lang: LangDep,
+    _: DocumentQuery,
 ) -> Response:
     """The collection's style (``default``) and its encodings."""
-    reject_unknown(request, {"f", "lang"})
     if layer.geometry_type is None:
         raise NotFoundError(f"{layer.id} has no geometry and no style")
     url = f"{base_url(request)}/collections/{layer.id}/styles/default"
@@ -143,12 +152,12 @@ async def collection_styles(
                 "title": layer.title.get(lang),
                 "links": [
                     *_style_links(url, tuple(ENCODINGS)),
-                    link(f"{url}/legend", "legend", "image/svg+xml"),
+                    link(f"{url}/legend", "legend", MEDIA["svg"]),
                 ],
             }
         ]
     }
-    return Response(orjson.dumps(body), media_type=JSON)
+    return Response(orjson.dumps(body), media_type=MEDIA["json"])
 
 
 def _layer_source(layer: VectorLayer, style_id: str) -> dict[str, Any]:
@@ -163,10 +172,13 @@ def _layer_source(layer: VectorLayer, style_id: str) -> dict[str, Any]:
     summary="A style of a collection",
 )
 async def collection_style(
-    request: Request, layer: LayerDep, style_id: StyleId, lang: LangDep
+    request: Request,
+    layer: LayerDep,
+    style_id: StyleId,
+    lang: LangDep,
+    _: DocumentQuery,
 ) -> Response:
     """The style as MapLibre JSON (``f=mapbox``), SLD 1.1 (``sld11``) or QML."""
-    reject_unknown(request, {"f", "lang"})
     src = _layer_source(layer, style_id)
     fmt = negotiation.choose(request, tuple(ENCODINGS))
     if fmt == "sld11":
@@ -187,12 +199,14 @@ async def collection_style(
     summary="Legend",
 )
 async def collection_legend(
-    request: Request, layer: LayerDep, style_id: StyleId, lang: LangDep
+    layer: LayerDep,
+    style_id: StyleId,
+    lang: LangDep,
+    _: DocumentQuery,
 ) -> Response:
     """The legend of the style, as SVG."""
-    reject_unknown(request, {"f", "lang"})
     return Response(
-        legend_svg(_layer_source(layer, style_id), lang), media_type="image/svg+xml"
+        legend_svg(_layer_source(layer, style_id), lang), media_type=MEDIA["svg"]
     )
 
 
@@ -202,14 +216,17 @@ async def collection_legend(
     summary="Metadata of a collection's style",
 )
 async def collection_style_metadata(
-    request: Request, layer: LayerDep, style_id: StyleId, lang: LangDep
+    request: Request,
+    layer: LayerDep,
+    style_id: StyleId,
+    lang: LangDep,
+    _: DocumentQuery,
 ) -> Response:
     """What the collection's style draws, with its legend."""
-    reject_unknown(request, {"f", "lang"})
     _layer_source(layer, style_id)
     negotiation.choose(request, ("json",))
     base = base_url(request)
     url = f"{base}/collections/{layer.id}/styles/{style_id}"
     title = layer.title.get(lang)
     body = _metadata(style_id, title, url, [layer], base, lang, tuple(ENCODINGS))
-    return Response(orjson.dumps(body), media_type=JSON)
+    return Response(orjson.dumps(body), media_type=MEDIA["json"])

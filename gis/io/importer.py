@@ -46,6 +46,7 @@ from pyproj import Transformer
 from sqlalchemy import Table, UniqueConstraint
 from tqdm import tqdm
 
+from gis.columns import CITY_TZ_NAME
 from gis.db import libpq_url
 from gis.errors import ImportRejectedError
 from gis.io.checks import (
@@ -302,6 +303,9 @@ class _Load:
                 conn.transaction(),
                 conn.cursor() as cur,
             ):
+                # a date-time without a zone is city time (README, "Time zones"):
+                # PostgreSQL reads zone-less text with the session's zone
+                cur.execute("SELECT set_config('TimeZone', %s, true)", (CITY_TZ_NAME,))
                 columns = self._columns(cur)
                 self._add_source_crs(columns)
                 self._check_required(columns)

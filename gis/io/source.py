@@ -204,6 +204,10 @@ def _read_ogr(target: str, name: str, src_layer: str | None) -> Source:
                 layer=layer,
                 on_invalid="ignore",
                 use_arrow=_HAS_ARROW,
+                # date-times as written, offset and all: read as datetime64, a
+                # column mixing zone-less values with zoned ones comes back all UTC,
+                # and the zone-less ones are city time (README, "Time zones")
+                datetime_as_string=True,
             )
     except (
         pyogrio.errors.DataSourceError,

@@ -40,6 +40,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.sql.elements import KeyedColumnElement
 
+from gis.columns import column_kind
 from gis.crs import segment_length
 from gis.layer import Field, VectorLayer
 from gis.query import Cursor, ItemsQuery, SortKey
@@ -401,7 +402,7 @@ def csv_row(
     """One CSV line (RFC 4180 quoting): id, the fields, then the geometry as WKT."""
     t = layer.table
     cells: list[ColumnElement[Any]] = [cast(t.c.id, Text)]
-    cells += [_csv_quote(cast(field_column(layer, f), Text)) for f in fields]
+    cells += [_csv_quote(_csv_text(layer, f)) for f in fields]
     if layer.geometry_type is not None and not query.skip_geometry:
         geom: ColumnElement[Any] = t.c.geom
         if query.crs.srid != layer.storage_srid:
@@ -411,6 +412,16 @@ def csv_row(
         digits = DEGREE_DIGITS if query.crs.srid in GEOGRAPHIC_SRIDS else METRE_DIGITS
         cells.append(_csv_quote(func.ST_AsText(geom, literal_column(str(digits)))))
     return func.concat_ws(literal_column("','"), *cells)
+
+
+def _csv_text(layer: VectorLayer, f: Field) -> ColumnElement[Any]:
+    value = field_column(layer, f)
+    typed = None if f.sql is not None else column_kind(layer.table.c[f.name].type)
+    if typed is not None and typed[0] == "tstz":
+        # RFC 3339 with its offset, as in GeoJSON (2026-07-01T01:30:00+00:00): the
+        # same instant whatever the session's DateStyle
+        return func.to_json(value).op("#>>")(literal_column("'{}'"))
+    return cast(value, Text)
 
 
 def csv_header(layer: VectorLayer, query: ItemsQuery, fields: Sequence[Field]) -> str:

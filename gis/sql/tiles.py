@@ -5,33 +5,39 @@ Rules, per layer (``TileSpec``), with zooms counted as in Web Mercator
 its scale):
 
 - from ``minzoom`` on, single features; below it an overview (see below);
-- point layers with ``cluster_below`` are clustered below that zoom: points are
-  grouped on a 64 x 64 grid of the tile and each group is one feature at its
-  centroid with ``count`` (and ``cluster`` true), so a dense layer is never cut;
 - below ``detail_zoom`` only the ``TileSpec.properties`` are carried, from it on
   every field the principal may see;
 - geometries are simplified by ``ST_AsMVTGeom``'s snapping to the 4096-unit tile grid
   (extent 4096, buffer 256, clipped).
 
-Tiles hold every feature of the tile (nothing is dropped to meet a size); the
-overview's 64 x 64 grid bounds what the low zooms carry, and the interop tests
-measure every layer against the 512 KB budget on the full demo city.
+Tiles hold every feature of the tile (nothing is dropped to meet a size) up to
+``TILE_BUDGET`` (512 KB); a tile of single features over it is drawn as the layer's
+overview of the same tile, which the 64 x 64 grid bounds. The interop tests measure
+every layer against the budget on the full demo city.
 
 Below ``minzoom`` a tile is an overview, as the layer's ``TileSpec.overview`` says
 (``overview_sql``); each of its features carries ``count``, how many features it
 stands for, ``overview`` (its kind) and the dominant value of the layer's
 ``TileSpec.category``:
 
-- ``cluster`` (points) and ``grid`` (dense small polygons: parcels): the features
+- ``cluster`` (points: a dense layer is clustered, never cut) and ``grid`` (dense
+  small polygons: parcels): the features
   counted in migration 0013's ``tile_overview`` (a fixed grid of 152.87 m Web
   Mercator cells kept by triggers) are summed into the tile's own 64 x 64 grid:
   one point at the weighted centre of each cell's features, or the cell's square;
   the cost follows the tile's area, not the layer's size;
 - ``generalise`` (wards, planning zones): features at least a pixel wide at the
-  tile's zoom are drawn, snapped to the tile grid; the smaller ones are counted
-  into grid squares as above;
-- ``merge`` (roads, power lines): lines simplified to the tile's pixel and merged
-  per category, with their count (made from the table: line layers are small).
+  tile's zoom are drawn from migration 0014's ``tile_overview_shape`` (each kept
+  once, simplified below what a zoom-12 pixel shows), snapped to the tile grid; the
+  smaller ones are counted into grid squares as above;
+- ``merge`` (roads, power lines): the lines merged per zoom-12 tile and category
+  in 0014's ``tile_overview_line`` under the tile, merged again per category and
+  simplified to the tile's pixel, with how many lines they stand for.
+
+So no overview reads a layer's own table: each reads rows that the database keeps
+per cell or per large feature, and a tile of the whole province costs what it shows.
+Overviews are made for zooms up to 12 (a layer's ``minzoom`` is at most 13,
+checked in ``layers/``).
 """
 
 from __future__ import annotations
@@ -62,6 +68,9 @@ BUFFER = 256
 _EXTENT: ColumnElement[int] = literal_column(str(EXTENT))
 _BUFFER: ColumnElement[int] = literal_column(str(BUFFER))
 CLUSTER_GRID = 64  # cells per tile side
+# the most a tile carries (README, "Limits"): over it, single features give way to
+# the layer's overview of the same tile
+TILE_BUDGET = 512 * 1024
 
 
 def _srid(value: int) -> ColumnElement[Any]:
@@ -107,34 +116,6 @@ def build_tile(
     if srid != layer.storage_srid:
         geom = func.ST_Transform(geom, _srid(srid))
     where = t.c.geom.op("&&")(search)
-    spec = layer.tiles
-    if spec.cluster_below and ref.level < spec.cluster_below:
-        cell = (ref.bounds[2] - ref.bounds[0]) / CLUSTER_GRID
-        inner = select(geom.label("g")).where(where).subquery("pts")
-        snapped = func.ST_SnapToGrid(inner.c.g, bindparam("tcell", cell))
-        rows = (
-            select(
-                func.ST_AsMVTGeom(
-                    func.ST_Centroid(func.ST_Collect(inner.c.g)),
-                    bounds,
-                    _EXTENT,
-                    _BUFFER,
-                    true(),
-                ).label("geom"),
-                func.count().label("count"),
-                true().label("cluster"),
-            )
-            .group_by(snapped)
-            .subquery("mvtgeom")
-        )
-        return select(
-            func.ST_AsMVT(
-                literal_column("mvtgeom"),
-                literal_column(sql_name(layer_name)),
-                _EXTENT,
-                literal_column("'geom'"),
-            ).label("mvt")
-        ).select_from(rows)
     carried = tile_fields(layer, fields, ref.level)
     rows = (
         select(
@@ -164,32 +145,27 @@ def tile_sql(
 ) -> tuple[Compiled, dict[str, Any]]:
     """The statement of ``layer``'s tile ``ref`` and its parameters: single
     features from ``minzoom`` on (``build_tile``, compiled once per layer, matrix
-    set, zoom kind and fields), an overview below it (``overview_sql``)."""
+    set and fields), an overview below it (``overview_sql``).
+
+    A tile of single features over ``TILE_BUDGET`` bytes is answered with the
+    layer's overview of the same tile instead (made only then): a tile never
+    outgrows the budget, whatever the density of the data.
+    """
+    overview, params = overview_sql(layer, ref)
     if ref.level < layer.tiles.minzoom:
-        return overview_sql(layer, ref)
+        return overview, params
     carried = tuple(f.name for f in tile_fields(layer, fields, ref.level))
-    clustered = bool(
-        layer.tiles.cluster_below and ref.level < layer.tiles.cluster_below
-    )
-    key = (layer.id, ref.tms_id, ref.srid, clustered, carried)
+    key = (layer.id, ref.tms_id, ref.srid, carried)
     compiled = _CACHE.get(key)
     if compiled is None:
-        compiled = compile_statement(
-            build_tile(layer, ref, fields, layer_name=layer.id)
+        detail = compile_statement(build_tile(layer, ref, fields, layer_name=layer.id))
+        compiled = Compiled(
+            f"SELECT CASE WHEN length(d.mvt) <= {TILE_BUDGET} THEN d.mvt "  # noqa: S608
+            f"ELSE ({overview.sql}) END AS mvt FROM ({detail.sql}) d(mvt)",
+            {**overview.constants, **detail.constants},
         )
         if len(_CACHE) < 4096:
             _CACHE[key] = compiled
-    width = ref.bounds[2] - ref.bounds[0]
-    # the same margin for every layer: a dataset tile binds one value for all
-    margin = width * BUFFER / EXTENT
-    params: dict[str, Any] = dict(
-        zip(("tx1", "ty1", "tx2", "ty2"), ref.bounds, strict=True)
-    )
-    params["tmargin"] = margin
-    if ref.srid != layer.storage_srid:
-        params["tseg"] = width / 16
-    if clustered:
-        params["tcell"] = width / CLUSTER_GRID
     return compiled, params
 
 
@@ -197,12 +173,33 @@ def dataset_tile_sql(
     parts: Sequence[tuple[VectorLayer, Sequence[Field]]], ref: TileRef
 ) -> tuple[Compiled, dict[str, Any]]:
     """One statement for a tile of several layers: their MVTs joined (an MVT is a
-    sequence of layers, so concatenated tiles are one tile)."""
+    sequence of layers, so concatenated tiles are one tile).
+
+    When the layers together pass ``TILE_BUDGET``, each layer of single features
+    over its share (the budget over the number of layers) is drawn as its
+    overview instead; the others stay as they are.
+    """
     pieces = [tile_sql(layer, ref, fields) for layer, fields in parts]
+    # columns named piece<i>: an overview's ``ST_AsMVT(m0, ...)`` must not find
+    # a column of the same name in this outer query
+    share = TILE_BUDGET // max(1, len(parts))
+    total = " + ".join(f"coalesce(length(p.piece{i}), 0)" for i in range(len(pieces)))
+    whole = " || ".join(f"coalesce(p.piece{i}, ''::bytea)" for i in range(len(pieces)))
+    shared = []
+    for i, (layer, _fields) in enumerate(parts):
+        if ref.level < layer.tiles.minzoom:
+            shared.append(f"coalesce(p.piece{i}, ''::bytea)")
+        else:
+            overview = overview_sql(layer, ref)[0].sql
+            shared.append(
+                f"coalesce(CASE WHEN length(p.piece{i}) > {share} THEN ({overview}) "
+                f"ELSE p.piece{i} END, ''::bytea)"
+            )
+    columns = ", ".join(f"({c.sql}) AS piece{i}" for i, (c, _) in enumerate(pieces))
     sql = (
-        "SELECT "
-        + " || ".join(f"coalesce(({c.sql}), ''::bytea)" for c, _ in pieces)
-        + " AS mvt"
+        f"WITH p AS MATERIALIZED (SELECT {columns}) "  # noqa: S608
+        f"SELECT CASE WHEN {total} <= {TILE_BUDGET} THEN {whole} "
+        f"ELSE {' || '.join(shared)} END AS mvt FROM p"
     )
     params: dict[str, Any] = {}
     constants: dict[str, Any] = {}
@@ -246,7 +243,10 @@ def overview_sql(layer: VectorLayer, ref: TileRef) -> tuple[Compiled, dict[str, 
     params: dict[str, Any] = dict(
         zip(("tx1", "ty1", "tx2", "ty2"), ref.bounds, strict=True)
     )
-    params.update(tmargin=width * BUFFER / EXTENT, tseg=width / 16, tz=ref.level)
+    # a generalised feature is drawn from the zoom it is a pixel wide, up to the
+    # zoom-12 shapes migration 0014 keeps; the smaller ones are counted in cells
+    params.update(tmargin=width * BUFFER / EXTENT, tseg=width / 16)
+    params["tshape"] = min(ref.level, OVERVIEW_GRID_ZOOM)
     params.update(tcell=width / CLUSTER_GRID, tpixel=width / 256)  # a pixel
     params.update(zip(("ocx1", "ocy1", "ocx2", "ocy2"), _cells(ref), strict=True))
     return compiled, params
@@ -279,7 +279,7 @@ def _mercator(lon: float, lat: float) -> tuple[float, float]:
     return x, y
 
 
-_PARAMS = ("tx1", "ty1", "tx2", "ty2", "tmargin", "tseg", "tz", "tcell", "tpixel")
+_PARAMS = ("tx1", "ty1", "tx2", "ty2", "tmargin", "tseg", "tshape", "tcell", "tpixel")
 _CELL_PARAMS = ("ocx1", "ocy1", "ocx2", "ocy2")
 
 
@@ -295,8 +295,7 @@ def _overview_statement(layer: VectorLayer, srid: int) -> Compiled:
     name = sql_name(layer.id)
     envelope = f"ST_MakeEnvelope(%(tx1)s, %(ty1)s, %(tx2)s, %(ty2)s, {int(srid)})"
     mvt_geom = f"{envelope}, {EXTENT}, {BUFFER}, true"
-    geom = "t.geom" if srid == layer.storage_srid else f"ST_Transform(t.geom, {srid})"
-    search = _search(envelope, srid, layer.storage_srid)
+    search_3857 = _search_mercator(envelope, srid)
     # the category column: the dominant value under the category's own name
     alias = sql_identifier(spec.category) if spec.category else None
 
@@ -304,15 +303,20 @@ def _overview_statement(layer: VectorLayer, srid: int) -> Compiled:
         return f", {expr} AS {alias}" if alias else ""
 
     if spec.overview == "merge":
+        # the cells' merged lines (migration 0014) under the tile, merged again per
+        # category and simplified to the tile's pixel; lines shorter than a pixel
+        # merge into a point, still counted
+        lines = "l.geom" if srid == 3857 else f"ST_Transform(l.geom, {int(srid)})"
         sql = (
             f"SELECT ST_AsMVT(m0, {name}, {EXTENT}, 'geom') FROM ("  # noqa: S608
-            # lines shorter than a pixel merge into a point, still counted
             "SELECT coalesce(ST_AsMVTGeom(ST_LineMerge(ST_CollectionExtract(ST_Collect("
             f"ST_Simplify(s.g, %(tpixel)s)), 2)), {mvt_geom}), ST_AsMVTGeom("
             f"ST_PointOnSurface(ST_Collect(s.g)), {mvt_geom})) AS geom,"
-            f" count(*)::integer AS count, 'merge' AS overview{cat(f's.{alias}')}"
-            f" FROM (SELECT {geom} AS g{cat(f't.{alias}::text')} FROM {table} t"
-            f" WHERE t.geom && {search}) s GROUP BY {f's.{alias}' if alias else '()'}) m0"
+            " sum(s.count)::integer AS count, 'merge' AS overview"
+            f"{cat('nullif(s.category, ' + repr('') + ')')}"
+            f" FROM (SELECT {lines} AS g, l.count, l.category FROM tile_overview_line l"
+            f" WHERE l.table_name = {sql_name(table)} AND l.geom && {search_3857})"
+            " s GROUP BY s.category) m0"
         )
         return Compiled(sql, dict.fromkeys(_PARAMS + _CELL_PARAMS))
     point = (
@@ -322,7 +326,7 @@ def _overview_statement(layer: VectorLayer, srid: int) -> Compiled:
     )
     if srid != 3857:
         point = f"ST_Transform({point}, {int(srid)})"
-    small = " AND o.size_zoom > %(tz)s" if spec.overview == "generalise" else ""
+    small = " AND o.size_zoom > %(tshape)s" if spec.overview == "generalise" else ""
     if spec.overview == "cluster":
         shape = f"ST_SetSRID(ST_MakePoint(a.x, a.y), {int(srid)})"
     else:
@@ -346,11 +350,13 @@ def _overview_statement(layer: VectorLayer, srid: int) -> Compiled:
     )
     if spec.overview == "generalise":
         # features of a pixel or more, drawn; then the smaller ones, counted
+        shape = "s.geom" if srid == 3857 else f"ST_Transform(s.geom, {int(srid)})"
         drawn = (
-            f"SELECT ST_AsMVTGeom({geom}, {mvt_geom}) AS geom, t.id AS id,"  # noqa: S608
+            f"SELECT ST_AsMVTGeom({shape}, {mvt_geom}) AS geom, s.id AS id,"  # noqa: S608
             " 1 AS count, 'feature' AS overview"
-            f"{cat(f't.{alias}::text')} FROM {table} t"
-            f" WHERE t.geom && {search} AND overview_size_zoom(t.geom) <= %(tz)s"
+            f"{cat('nullif(s.category, ' + repr('') + ')')}"
+            f" FROM tile_overview_shape s WHERE s.table_name = {sql_name(table)}"
+            f" AND s.geom && {search_3857} AND s.size_zoom <= %(tshape)s"
         )
         sql = (
             f"SELECT ST_AsMVT(m0, {name}, {EXTENT}, 'geom', 'id') FROM ("  # noqa: S608
@@ -370,3 +376,18 @@ def _search(envelope: str, srid: int, storage_srid: int) -> str:
     if srid == storage_srid:
         return box
     return f"ST_Transform(ST_Segmentize({box}, %(tseg)s), {int(storage_srid)})"
+
+
+def _search_mercator(envelope: str, srid: int) -> str:
+    """The tile's search box in Web Mercator, where migration 0014 keeps shapes: a
+    box of another CRS goes through lon/lat, cut to Mercator's +-85.05 degrees (a
+    WorldCRS84Quad tile reaches the poles, which Mercator cannot hold)."""
+    if srid == 3857:
+        return f"ST_Expand({envelope}, %(tmargin)s)"
+    lonlat = _search(envelope, srid, 4326)
+    if srid == 4326:
+        lonlat = f"ST_Segmentize(ST_Expand({envelope}, %(tmargin)s), %(tseg)s)"
+    return (
+        f"ST_Transform(ST_Intersection({lonlat}, "
+        "ST_MakeEnvelope(-180, -85.05, 180, 85.05, 4326)), 3857)"
+    )

@@ -1,7 +1,7 @@
 """Accounts: local users (argon2id password hashes) and API keys (SHA-256 hashes).
 
 The role list is frozen here, as it was when this revision was written; a later
-change of ``gis.auth.ROLES`` replaces the ``*_roles_known`` constraints in its own
+change of ``gis.principal.ROLES`` replaces the ``*_roles_known`` constraints in its own
 revision.
 
 Revision ID: 0005

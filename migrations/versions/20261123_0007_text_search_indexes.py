@@ -2,7 +2,7 @@
 
 A citizen types "phan thiet" and must find "Phan Thiết": CQL2 ``CASEI`` compiles to
 ``lower(x)`` and ``ACCENTI`` to NFD decomposition, combining marks removed and đ→d
-(``gis/filters.py``). These trigram GIN indexes are on exactly those expressions, so
+(``gis/cql2/``). These trigram GIN indexes are on exactly those expressions, so
 ``LIKE '%...%'`` on them is an index scan. Codes (ward, land use, status) have btree
 indexes from their tables' migrations.
 

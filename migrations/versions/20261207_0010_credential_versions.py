@@ -9,7 +9,7 @@ bites on the very next request in every process. The function is SECURITY DEFINE
 so that the API role learns one boolean and reads no account row.
 
 ``sign_in_failure`` holds the failed password checks per (account name, client
-address): the lockout with back-off of ``gis.auth.verify_password``, shared by every
+address): the lockout with back-off of ``auth.signin.verify_password``, shared by every
 worker and replica. It is read and written by the sign-in check only (as the owner),
 never by the API role.
 

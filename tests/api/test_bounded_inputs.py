@@ -121,7 +121,8 @@ def test_a_projected_bbox_beyond_the_zone_is_clipped_or_refused(
     everyone = _ids(city_url, "SELECT id FROM street_light ORDER BY id")
     assert [f["id"] for f in r.json()["features"]] == everyone
     for box in ("2e6,2e7,3e6,3e7", "-3e7,-3e7,-2e7,-2e7"):
-        r = client.get(LIGHTS, params={"bbox": box, "bbox-crs": f"{EPSG}9218"})
+        en = {"lang": "en"}  # the detail is quoted in English
+        r = client.get(LIGHTS, params={"bbox": box, "bbox-crs": f"{EPSG}9218", **en})
         assert "area of use" in _problem(r, "bbox")["detail"]
 
 
@@ -130,7 +131,8 @@ def test_a_geographic_bbox_beyond_the_world_is_a_400(client: Any, crs: str) -> N
     """Found in review: a VN-2000 geographic box with longitude 1e6 reached PROJ's
     datum shift, a 500."""
     for box in ("10,-1e6,11,1e6", "-1e6,10,1e6,11", "181,10,182,11"):
-        r = client.get(LIGHTS, params={"bbox": box, "bbox-crs": f"{EPSG}{crs}"})
+        en = {"lang": "en"}  # the detail is quoted in English
+        r = client.get(LIGHTS, params={"bbox": box, "bbox-crs": f"{EPSG}{crs}", **en})
         assert "out of range" in _problem(r, "bbox")["detail"], (crs, box)
 
 
@@ -170,6 +172,7 @@ def test_filter_boxes_and_literals_follow_the_same_area(client: Any) -> None:
             params={
                 "filter": f"S_INTERSECTS(geometry, {literal})",
                 "filter-crs": f"{EPSG}9218",
+                "lang": "en",  # the detail is quoted in English
             },
         )
         assert "area of use" in _problem(r, "filter")["detail"]
@@ -274,7 +277,8 @@ def test_tampered_paging_tokens_are_400(
     client: Any, city_url: str, sortby: str, value: Any
 ) -> None:
     for token in (_unsigned([value]), _signed(city_url, sortby, [value])):
-        r = client.get(LIGHTS, params={"sortby": sortby, "cursor": token})
+        en = {"lang": "en"}  # the detail is quoted in English
+        r = client.get(LIGHTS, params={"sortby": sortby, "cursor": token, **en})
         assert "paging token" in _problem(r, "cursor")["detail"]
 
 

@@ -26,9 +26,12 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
-import gis.auth
+import auth.passwords
+import auth.signin
 from api.app import create_app
-from gis.auth import add_user, create_api_key, verify_password
+from auth.accounts import add_user, set_password
+from auth.api_keys import create_api_key
+from auth.signin import verify_password
 from gis.db import libpq_url
 from gis.embedded import free_port
 from gis.settings import LimitSettings, Settings
@@ -50,7 +53,7 @@ class Counting(PasswordHasher):
     """The production hasher's parameters, counting the checks it makes."""
 
     def __init__(self) -> None:
-        prod = gis.auth.PASSWORD_HASHER
+        prod = auth.passwords.PASSWORD_HASHER
         super().__init__(prod.time_cost, prod.memory_cost, prod.parallelism)
         self.checks = 0
         self._lock = threading.Lock()
@@ -64,7 +67,7 @@ class Counting(PasswordHasher):
 @pytest.fixture
 def hasher(monkeypatch: pytest.MonkeyPatch) -> Counting:
     counting = Counting()
-    monkeypatch.setattr(gis.auth, "PASSWORD_HASHER", counting)
+    monkeypatch.setattr(auth.passwords, "PASSWORD_HASHER", counting)
     return counting
 
 
@@ -196,8 +199,8 @@ def test_guessing_one_accounts_password_is_stopped_at_the_budget(
     answers, _ = attack(live, lambda i: ("lan", f"guess-{i:04d}x"))
     wall = time.perf_counter() - start
     # the account locks after LOCKOUT_AFTER checks from the address: no more run
-    _assert_stopped(answers, gis.auth.LOCKOUT_AFTER)
-    assert hasher.checks <= gis.auth.LOCKOUT_AFTER + 3  # + the 3 real sign-ins
+    _assert_stopped(answers, auth.signin.LOCKOUT_AFTER)
+    assert hasher.checks <= auth.signin.LOCKOUT_AFTER + 3  # + the 3 real sign-ins
     assert len(answers) == 500
     assert wall < 30
 
@@ -214,7 +217,7 @@ def test_guessing_many_names_from_one_address_is_stopped_at_the_budget(
     _assert_stopped(answers, budget)
     assert hasher.checks <= budget + 3
     r = max(answers, key=lambda r: r.status_code)
-    assert "retry after" in r.json()["detail"]
+    assert "thử lại sau" in r.json()["detail"]  # retry after, in Vietnamese
 
 
 def test_the_lockout_does_not_lock_the_real_user_out(
@@ -226,14 +229,14 @@ def test_the_lockout_does_not_lock_the_real_user_out(
     has passed."""
     add_user(db_url, "lan", STRONG, ["planner"])
     with httpx.Client(base_url=live) as c:
-        for i in range(gis.auth.LOCKOUT_AFTER):
+        for i in range(auth.signin.LOCKOUT_AFTER):
             r = c.get(
                 "/collections", auth=("lan", f"wrong-{i}"), headers=_from(ATTACKER)
             )
             assert r.status_code == 401
         locked = c.get("/collections", auth=("lan", STRONG), headers=_from(ATTACKER))
         assert locked.status_code == 429
-        assert 1 <= int(locked.headers["retry-after"]) <= gis.auth.LOCKOUT_FIRST_S
+        assert 1 <= int(locked.headers["retry-after"]) <= auth.signin.LOCKOUT_FIRST_S
         ok = c.get("/collections", auth=("lan", STRONG), headers=_from(REAL_USER))
         assert ok.status_code == 200
         _pass_the_lock(db_url)
@@ -254,7 +257,7 @@ def test_old_hashes_verify_and_are_rehashed_with_the_box_parameters(
     db_url: str,
 ) -> None:
     """argon2-cffi's default (64 MiB, t=3, p=4) made the stored hashes so far."""
-    prod = gis.auth.PASSWORD_HASHER
+    prod = auth.passwords.PASSWORD_HASHER
     # OWASP's argon2id minimum: m=19 MiB, t=2, p=1 (or m=46 MiB, t=1)
     assert prod.memory_cost >= 19 * 1024 and prod.time_cost >= 2
     assert prod.memory_cost <= 32 * 1024  # what two checks at once may take
@@ -279,7 +282,7 @@ def _dothi(db_url: str, *args: str) -> None:
     """The documented command, as an administrator runs it."""
     env = {**os.environ, "DOTHI_DB__URL": db_url}
     done = subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
+        [sys.executable, "-m", "dothi.cli", *args],
         env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -337,7 +340,7 @@ def test_a_changed_password_or_role_ends_remembered_sign_ins(
             for c in app.get("/collections", auth=("hoa", STRONG)).json()["collections"]
         }
         assert "cameras" in ids
-    gis.auth.set_password(db_url, "hoa", "mưa-rào-tháng-sáu-88")
+    set_password(db_url, "hoa", "mưa-rào-tháng-sáu-88")
     for app in (one, two):
         assert app.get("/collections", auth=("hoa", STRONG)).status_code == 401
 
@@ -424,6 +427,6 @@ def test_500_guesses_cost_the_server_little_cpu_and_memory(
         f"\n500 guesses: server CPU {cpu1 - cpu0:.2f} s, peak RSS {hwm / 1024:.0f} MiB, "
         f"wall {wall:.2f} s, real user {real_s * 1000:.0f} ms"
     )
-    _assert_stopped(answers, gis.auth.LOCKOUT_AFTER)
+    _assert_stopped(answers, auth.signin.LOCKOUT_AFTER)
     assert cpu1 - cpu0 < 10
     assert hwm < 400 * 1024

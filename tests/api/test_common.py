@@ -11,7 +11,7 @@ from openapi_spec_validator import validate
 
 from api.app import create_app
 from api.deps import get_principal
-from gis.layer import Principal
+from gis.principal import Principal
 from gis.settings import Settings
 from layers import CATALOGUE
 

@@ -54,7 +54,7 @@ class Answer:
 @pytest.fixture(scope="module")
 def own_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
     """A small demo city on a cluster of its own, to be stopped and started."""
-    from layers.demo import build_demo
+    from dothi.demo import build_demo
 
     cluster = EmbeddedCluster(tmp_path_factory.mktemp("outage"))
     url = ensure_database(cluster.start(), "city")

@@ -40,7 +40,7 @@ def parcel(**props: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def city(server_url: str, migrated_template: str) -> Iterator[str]:
-    from layers.demo import build_demo
+    from dothi.demo import build_demo
 
     url = create_database(server_url, "edits_city", template=migrated_template)
     build_demo(url, seed=0.3, scale=0.02, open_data=None)
@@ -220,7 +220,10 @@ def test_bad_bodies_are_refused_and_change_nothing(
     before = _sql(city, "SELECT count(*), max(version) FROM land_parcel, layer_version "
                   "WHERE table_name = 'land_parcel'")  # fmt: skip
     content = body if isinstance(body, bytes) else json.dumps(body)
-    r = client.post(PARCELS, content=content, headers={**OFFICER, **GEOJSON, **headers})
+    english = {"Accept-Language": "en"}  # the details below are quoted in English
+    r = client.post(
+        PARCELS, content=content, headers={**OFFICER, **GEOJSON, **english, **headers}
+    )
     assert r.status_code == status, r.text
     assert r.headers["content-type"] == "application/problem+json"
     assert says.lower() in r.json()["detail"].lower(), r.json()["detail"]
@@ -445,7 +448,7 @@ def test_citizens_report_and_the_operations_centre_handles(
     citizen = {**bearer("citizen"), **GEOJSON}
     closed = {**report, "properties": {**report["properties"], "status": "resolved"}}
     r = client.post("/collections/field_reports/items", content=json.dumps(closed),
-                    headers=citizen)  # fmt: skip
+                    headers={**citizen, "Accept-Language": "en"})  # fmt: skip
     assert r.status_code == 403, r.text
     assert "status: set by admin, ioc_operator only" in r.json()["detail"]
     r = client.post("/collections/field_reports/items", content=json.dumps(report),

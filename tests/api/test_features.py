@@ -181,7 +181,7 @@ def test_etag_and_304(client: Any) -> None:
         (f"crs={EPSG}6959", "CRS"),
         ("bbox-crs=EPSG:4326", "bbox-crs"),
         ("datetime=yesterday", "datetime"),
-        ("datetime=2025-01-01T00:00:00", "time zone"),
+        ("datetime=2025-13-01T00:00:00", "RFC 3339"),
         ("datetime=../..", "datetime"),
         ("datetime=2026-01-01T00:00:00Z/2025-01-01T00:00:00Z", "datetime"),
         ("sortby=geom", "sortby"),

@@ -37,10 +37,10 @@ from schemathesis.specs.openapi.checks import (
 
 from api.app import create_app
 from api.openapi import build_openapi
-from gis.auth import create_api_key
+from auth.api_keys import create_api_key
 from gis.crs import CRS84
 from gis.db import libpq_url
-from gis.layer import ANONYMOUS, Principal
+from gis.principal import ANONYMOUS, Principal
 from gis.settings import LimitSettings, Settings
 from tests.conftest import create_database, drop_database
 
@@ -84,7 +84,7 @@ def _moved(value: Any) -> Any:
 @pytest.fixture(scope="module")
 def fuzz_city(server_url: str, migrated_template: str) -> Iterator[str]:
     """A fresh small demo city that the signed-in run may write to."""
-    from layers.demo import build_demo
+    from dothi.demo import build_demo
 
     name = f"fuzz_{os.getpid()}"
     url = create_database(server_url, name, template=migrated_template)

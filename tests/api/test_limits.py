@@ -19,7 +19,7 @@ from api.limits import (
     client_key,
     content_length,
 )
-from gis.auth import create_api_key, revoke_api_key
+from auth.api_keys import create_api_key, revoke_api_key
 from gis.settings import LimitSettings, Settings
 
 PROBLEM_JSON = "application/problem+json"
@@ -117,7 +117,7 @@ def test_burst_then_429_with_retry_after(slow: TestClient) -> None:
     assert body["title"] == "Quá nhiều yêu cầu"  # before routing: the default language
     assert r.headers["retry-after"] == "1"  # one token at 2/s: 0.5 s, rounded up
     assert body["instance"] == "/collections"
-    assert "retry after 1 s" in body["detail"]
+    assert "thử lại sau 1 giây" in body["detail"]  # retry after 1 s
 
 
 def test_retry_after_is_the_wait_for_one_token(city_url: str, clock: Clock) -> None:
@@ -360,7 +360,7 @@ def small_body(city_url: str) -> Iterator[TestClient]:
 def test_declared_length_over_the_limit_is_413(small_body: TestClient) -> None:
     r = small_body.post("/collections/trees/items", content=b"x" * 1001)
     body = assert_problem(r, 413, "content-too-large")
-    assert "1000 bytes" in body["detail"]
+    assert "lớn hơn 1000 byte" in body["detail"]  # larger than 1000 bytes
     assert body["instance"] == "/collections/trees/items"
     # refused before routing and authentication: no 405, no 401
     r = small_body.put("/", content=b"x" * 5000, headers={"X-API-Key": "wrong"})

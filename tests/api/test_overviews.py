@@ -139,6 +139,163 @@ def test_the_overview_table_matches_the_layers(city_url: str) -> None:
         assert kept == rows, table
 
 
+SHAPE_TABLES = {
+    la.table.name: (la.tiles.overview, la.tiles.category or "")
+    for la in CATALOGUE.values()
+    if la.geometry_type and la.tiles.overview in ("generalise", "merge")
+}
+
+
+def test_migration_0014_lists_the_catalogue_shapes() -> None:
+    import importlib
+
+    module = importlib.import_module(
+        "migrations.versions.20261207_0014_overview_shapes"
+    )
+    assert module.TABLES == SHAPE_TABLES
+    # its tables have no row-level security: they may hold public layers only
+    by_table = {la.table.name: la for la in CATALOGUE.values()}
+    assert all(by_table[t].access.is_public for t in module.TABLES)
+
+
+def test_the_shape_tables_match_the_layers(city_url: str) -> None:
+    """What the triggers of 0014 keep equals a recount from the tables."""
+    filled = set()
+    for table, (kind, _category) in SHAPE_TABLES.items():
+        if kind == "generalise":
+            kept = _count(
+                city_url,
+                "SELECT count(*) FROM tile_overview_shape WHERE table_name = %s",
+                table,
+            )
+            rows = _count(
+                city_url,
+                f"SELECT count(*) FROM {table} WHERE NOT ST_IsEmpty(geom)"
+                " AND overview_size_zoom(geom) <= 12",
+            )
+        else:
+            kept = _count(
+                city_url,
+                "SELECT coalesce(sum(count), 0) FROM tile_overview_line"
+                " WHERE table_name = %s",
+                table,
+            )
+            rows = _count(
+                city_url, f"SELECT count(*) FROM {table} WHERE NOT ST_IsEmpty(geom)"
+            )
+        assert kept == rows, table
+        filled |= {table} if rows else set()
+    # the demo city without open data has no power lines
+    assert filled >= {"admin_unit", "planning_zone", "road"}
+
+
+def _overview_features(
+    c: TestClient, collection: str, lon: float, lat: float, z: int
+) -> list[dict[str, Any]]:
+    import tempfile
+
+    t = WMQ.tile(lon, lat, z)
+    r = c.get(f"/collections/{collection}/tiles/WebMercatorQuad/{z}/{t.y}/{t.x}")
+    assert r.status_code in (200, 204), r.text[:200]
+    if r.status_code == 204:
+        return []
+    with tempfile.TemporaryDirectory() as d:
+        found = _mvt_layers(r.content, Path(d), z, t.x, t.y)
+    return list(found[collection]["features"]) if collection in found else []
+
+
+def test_line_edits_show_in_the_merged_overview(edited: tuple[TestClient, str]) -> None:
+    c, url = edited
+    a, b = (108.10, 10.93), (108.40, 11.20)  # in different zoom-12 cells
+    line = (
+        "ST_Multi(ST_SetSRID(ST_MakeLine("
+        "ST_MakePoint(%s, %s), ST_MakePoint(%s, %s)), 4326))"
+    )
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute(
+            f"INSERT INTO road (geom, road_class) SELECT {line}, 'arterial' "
+            "FROM generate_series(1, 3)",
+            (a[0], a[1], a[0] + 0.01, a[1]),
+        )
+
+    def counted(lon: float, lat: float, z: int) -> dict[str | None, int]:
+        features = _overview_features(c, "roads", lon, lat, z)
+        assert all(f["properties"]["overview"] == "merge" for f in features)
+        return {
+            f["properties"].get("road_class"): int(f["properties"]["count"])
+            for f in features
+        }
+
+    for z in (4, 8):
+        assert counted(*a, z) == {"arterial": 3}
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute(
+            f"UPDATE road SET geom = {line} WHERE id = (SELECT min(id) FROM road)",
+            (b[0], b[1], b[0] + 0.01, b[1]),
+        )
+        conn.execute(
+            "UPDATE road SET road_class = 'local' WHERE id = (SELECT max(id) FROM road)"
+        )
+        # a change of neither the geometry nor the class re-merges nothing
+        conn.execute("UPDATE road SET name = 'Trần Hưng Đạo'")
+    assert counted(*a, 9) == {"arterial": 1, "local": 1}
+    assert counted(*b, 9) == {"arterial": 1}
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute("DELETE FROM road WHERE road_class = 'local'")
+    assert counted(*a, 9) == {"arterial": 1}
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute("TRUNCATE road CASCADE")
+        left = conn.execute(
+            "SELECT count(*) FROM tile_overview_line WHERE table_name = 'road'"
+        ).fetchone()
+    assert left == (0,)
+    assert counted(*a, 9) == {}
+
+
+def test_polygon_edits_show_in_the_generalised_overview(
+    edited: tuple[TestClient, str],
+) -> None:
+    c, url = edited
+    lon, lat = 108.10, 10.93
+    zone = "ST_Multi(ST_Buffer(ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s))"
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        big = conn.execute(
+            "INSERT INTO planning_zone (geom, zone_code, plan_name, zone_function)"
+            f" VALUES ({zone}, 'Z-BIG', 'plan', 'residential') RETURNING id",
+            (lon, lat, 0.05),
+        ).fetchone()
+        small = conn.execute(
+            "INSERT INTO planning_zone (geom, zone_code, plan_name, zone_function)"
+            f" VALUES ({zone}, 'Z-SMALL', 'plan', 'residential') RETURNING id",
+            (lon + 0.01, lat, 0.00001),
+        ).fetchone()
+    assert big is not None and small is not None
+
+    def seen(z: int) -> tuple[int, int]:
+        """Features drawn as themselves, and features counted in all."""
+        features = _overview_features(c, "planning_zones", lon, lat, z)
+        kinds = [f["properties"]["overview"] for f in features]
+        total = sum(int(f["properties"]["count"]) for f in features)
+        return kinds.count("feature"), total
+
+    # a 10 km zone is drawn as itself at zoom 8; the 2 m one only counted
+    assert seen(8) == (1, 2)
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute(
+            f"UPDATE planning_zone SET geom = {zone} WHERE id = %s",
+            (lon, lat, 0.00001, big[0]),
+        )
+    assert seen(8) == (0, 2)  # shrunk below a pixel: counted, not drawn
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute("DELETE FROM planning_zone WHERE id = %s", (small[0],))
+        shapes = conn.execute(
+            "SELECT count(*) FROM tile_overview_shape WHERE table_name = "
+            "'planning_zone'"
+        ).fetchone()
+    assert shapes == (0,)
+    assert seen(8) == (0, 1)
+
+
 def test_migration_lists_the_catalogue_overviews() -> None:
     import importlib
 

@@ -27,10 +27,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from gis.auth import ROLES
 from gis.db import libpq_url
 from gis.embedded import EmbeddedCluster
-from gis.layer import PUBLIC, VectorLayer
+from gis.layer import VectorLayer
+from gis.principal import PUBLIC, ROLES
 from layers import CATALOGUE
 from tests.api.principals import bearer, settings
 from tests.conftest import create_database, drop_database
@@ -122,7 +122,7 @@ def _seed(url: str) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def world(server_url: str, migrated_template: str) -> Iterator[World]:
-    from layers.demo import build_demo
+    from dothi.demo import build_demo
 
     url = create_database(server_url, "matrix_city", template=migrated_template)
     build_demo(url, seed=0.7, scale=0.03, open_data=None)

@@ -16,7 +16,8 @@ from fastapi.testclient import TestClient
 from jwt.algorithms import RSAAlgorithm
 
 from api.app import create_app
-from gis.auth import add_user, create_api_key, revoke_api_key
+from auth.accounts import add_user
+from auth.api_keys import create_api_key, revoke_api_key
 from gis.db import libpq_url
 from gis.settings import AuthSettings, Settings
 

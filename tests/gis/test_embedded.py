@@ -91,7 +91,7 @@ def test_a_manual_pg_ctl_start_listens_on_the_clusters_own_port(tmp_path: Path) 
 def _dothi(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("DOTHI_DB__URL", "DATABASE_URL")}  # fmt: skip
-    return subprocess.run([sys.executable, "-m", "api.cli", *args], env=env,
+    return subprocess.run([sys.executable, "-m", "dothi.cli", *args], env=env,
                           capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
 
 

@@ -596,3 +596,45 @@ def test_crs_unknown_to_postgis_transformed_with_proj(
         db_url, "SELECT ST_X(geom), ST_Y(geom) FROM tree WHERE tree_code = '248.10'"
     )
     assert (x, y) == pytest.approx(known_tree_lonlat(), abs=1e-7)
+
+
+@pytest.mark.parametrize("fmt", ["gpkg", "geojson", "csv"])
+def test_timestamps_without_zone_are_city_time(
+    db_url: str, tmp_path: Path, fmt: str
+) -> None:
+    """08:30 without a zone is 01:30 UTC (Asia/Ho_Chi_Minh) in every format; a
+    written zone is kept, even in a column that mixes both (GDAL reads such a
+    GeoJSON column as date-times and would make them all UTC)."""
+    (category,) = rows(db_url, "SELECT code FROM report_category LIMIT 1")[0]
+    df = gpd.GeoDataFrame(
+        {
+            "report_code": ["TZ-LOCAL", "TZ-UTC"],
+            "category": [category, category],
+            "description": ["đèn hỏng", "cây đổ"],
+            "received_at": ["2026-07-01T08:30:00", "2026-07-01T08:30:00Z"],
+        },
+        geometry=[shapely.Point(108.1, 10.93), shapely.Point(108.1, 10.93)],
+        crs=4326,
+    )
+    path = tmp_path / f"reports.{fmt}"
+    if fmt == "csv":
+        table = pd.DataFrame(df.drop(columns="geometry"))
+        table.assign(lon=108.1, lat=10.93).to_csv(path, index=False)
+    elif fmt == "gpkg":  # a DateTime field: one zone for the whole column
+        df["received_at"] = pd.to_datetime(["2026-07-01T08:30:00"] * 2)
+        df.to_file(path, engine="pyogrio")
+        assert pyogrio.read_info(path)["dtypes"][3].startswith("datetime64")
+    else:  # the strings as written: GDAL's GeoJSON driver makes them date-times
+        df.to_file(path, engine="pyogrio")
+        assert pyogrio.read_info(path)["dtypes"][3].startswith("datetime64")
+    report = import_file(db_url, CATALOGUE["field_reports"], path)
+    assert report.rows_imported == 2
+    got = dict(
+        rows(
+            db_url,
+            "SELECT report_code, to_char(received_at AT TIME ZONE 'UTC', "
+            "'YYYY-MM-DD HH24:MI') FROM field_report",
+        )
+    )
+    utc = "2026-07-01 01:30" if fmt == "gpkg" else "2026-07-01 08:30"
+    assert got == {"TZ-LOCAL": "2026-07-01 01:30", "TZ-UTC": utc}

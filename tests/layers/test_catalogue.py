@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
 
 import psycopg
 import pytest
 
+import layers
 from gis.db import libpq_url
-from layers import CATALOGUE, STYLES_DIR
+from gis.layer import VectorLayer
+from layers import CATALOGUE, LAYERS, STYLES_DIR
 
 
 def test_catalogue_has_every_city_layer() -> None:
@@ -18,6 +22,23 @@ def test_catalogue_has_every_city_layer() -> None:
         "field_reports", "roads", "pois", "power_lines",
     }  # fmt: skip
     assert expected <= set(CATALOGUE)
+
+
+def test_every_layer_module_is_in_the_catalogue() -> None:
+    # LAYERS is written by hand: a module that declares a LAYER the list forgets
+    # would be a table with no collection
+    declared: dict[str, VectorLayer] = {}
+    for info in pkgutil.iter_modules(layers.__path__):
+        module = importlib.import_module(f"layers.{info.name}")
+        layer = getattr(module, "LAYER", None)
+        if isinstance(layer, VectorLayer):
+            declared[info.name] = layer
+    listed = {id(layer) for layer in LAYERS}
+    forgotten = sorted(
+        name for name, layer in declared.items() if id(layer) not in listed
+    )
+    assert not forgotten, f"layer modules missing from layers.LAYERS: {forgotten}"
+    assert len(declared) == len(LAYERS) == len(CATALOGUE)
 
 
 @pytest.mark.parametrize("layer_id", sorted(CATALOGUE))

@@ -1,0 +1,1 @@
+"""The ``dothi`` program: its command line and the demo city it can load."""
