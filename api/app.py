@@ -40,7 +40,7 @@ from api.state import install as install_state
 from api.stats import StatsStore
 from auth.jwt import JwtVerifier
 from gis.cache import ByteLRU, RedisCache, TileCache
-from gis.db import open_pool
+from gis.db.pool import open_pool
 from gis.settings import Settings
 
 STATIC_DIR = Path(__file__).parent / "static"

@@ -12,7 +12,7 @@ from fastapi import Depends, Path, Request
 
 from api.security import authenticate
 from api.state import app_state
-from gis.db import Claims
+from gis.db.pool import Claims
 from gis.errors import NotFoundError
 from gis.layer import VectorLayer
 from gis.principal import PUBLIC, Principal
@@ -72,7 +72,7 @@ def claims_of(request: Request) -> Claims | None:
     """The request's claims for PostgreSQL; None for the public (no claims).
 
     Row-level security, the audit trail's who/how/where and the principal's
-    statement timeout all read them (``gis.db.Claims``).
+    statement timeout all read them (``gis.db.pool.Claims``).
     """
     principal: Principal = request.state.principal
     if principal.roles <= {PUBLIC}:

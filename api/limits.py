@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import status_problem
-from gis.db import metered
+from gis.db.pool import metered
 from gis.settings import LimitSettings
 
 # the clock of the buckets; a module attribute so tests can move time on
@@ -123,7 +123,7 @@ class AnonymousRateLimitMiddleware:
     counts as absent, as in ``api.security.authenticate``) needs a token of the
     address's anonymous bucket to start; when it ends it is charged one more token
     per ``anonymous_db_ms_per_unit`` ms of database time its statements took
-    (``gis.db.metered``). So what one address may do is bounded by the work it
+    (``gis.db.pool.metered``). So what one address may do is bounded by the work it
     causes, not only by how often it asks: a download paging through a layer or a
     crowd of phones behind one carrier address (CGNAT) asks often and cheaply and
     is not refused below what the server can serve at all, while a flood of

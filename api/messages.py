@@ -60,6 +60,8 @@ MESSAGES: dict[str, str] = {
     "datetime: {text} is not an RFC 3339 date-time":
         "datetime: {text} không phải là thời điểm theo RFC 3339",
     "datetime: empty instant": "datetime: thời điểm rỗng",
+    "datetime: {layer} has no time":
+        "datetime: lớp dữ liệu {layer} không có thuộc tính thời gian",
     "datetime: an interval needs at least one end":
         "datetime: khoảng thời gian cần ít nhất một đầu mút",
     "datetime: the interval ends before it starts":

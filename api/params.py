@@ -35,6 +35,7 @@ from gis.errors import InvalidParameterError, UnknownParameterError
 from gis.layer import Field, VectorLayer
 from gis.query import (
     ItemsQuery,
+    TimeFilter,
     decode_cursor,
     parse_bbox,
     parse_datetime,
@@ -365,6 +366,18 @@ def _equals(query: QueryParams, fields: tuple[Field, ...]) -> tuple[str, ...]:
     return tuple(sorted(extra))
 
 
+def _time(q: QueryParams, layer: VectorLayer) -> TimeFilter | None:
+    """``datetime``: refused on a layer without time (roads, POIs), which has no
+    instant to compare it with: a 400 rather than a page that ignores it."""
+    if "datetime" not in q:
+        return None
+    if layer.time is None:
+        raise InvalidParameterError(
+            f"datetime: {layer.id} has no time", parameter="datetime"
+        )
+    return parse_datetime(q["datetime"])
+
+
 def parse_items(
     query: QueryParams,
     layer: VectorLayer,
@@ -408,7 +421,7 @@ def parse_items(
         ),
         bbox=parse_bbox(q["bbox"], bbox_ref) if "bbox" in q else None,
         bbox_srid=bbox_ref.srid,
-        time=parse_datetime(q["datetime"]) if "datetime" in q else None,
+        time=_time(q, layer),
         crs=crs,
         properties=_properties(q, fields),
         skip_geometry=skip_geometry,

@@ -25,7 +25,7 @@ from api.messages import localise
 from api.negotiation import MEDIA, language
 from auth.errors import AuthenticationError, TooManySignInsError
 from auth.jwt import KeysUnavailableError
-from gis.db import unavailable
+from gis.db.pool import unavailable
 from gis.errors import (
     ConflictError,
     ForbiddenError,
@@ -261,8 +261,9 @@ def _db_unavailable_problem(request: Request, exc: BaseException) -> Response:
 
 
 async def on_db_error(request: Request, exc: Exception) -> Response:
-    """A statement timeout, or PostgreSQL unreachable (``gis.db.unavailable``), is a
-    503 with Retry-After; anything else is logged, 500."""
+    """A statement timeout, or PostgreSQL unreachable
+    (``gis.db.pool.unavailable``), is a 503 with Retry-After; anything else is
+    logged, 500."""
     orig = getattr(exc, "orig", exc)
     if unavailable(orig):
         return _db_unavailable_problem(request, orig)

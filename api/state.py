@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # the types only: those modules read their state through here
     from api.stats import StatsStore
     from auth.jwt import JwtVerifier
     from gis.cache import TileCache
-    from gis.db import Pool
+    from gis.db.pool import Pool
     from gis.settings import Settings
 
 # the one name the typed state has on Starlette's ``app.state``

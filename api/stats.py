@@ -30,7 +30,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from api.deps import claims_of
 from api.state import app_state
-from gis.db import Claims, fetch_one, unavailable
+from gis.db.pool import Claims, fetch_one, unavailable
 from gis.layer import VectorLayer
 from gis.sql.catalog import build_stats_read, build_stats_refresh
 

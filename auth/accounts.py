@@ -17,7 +17,7 @@ import psycopg
 from psycopg.rows import tuple_row
 
 from auth.passwords import check_password, hash_password
-from gis.db import libpq_url
+from gis.db.urls import libpq_url
 from gis.errors import ConflictError, InvalidParameterError, NotFoundError
 from gis.principal import ROLES, validate_roles, validate_ward_codes
 

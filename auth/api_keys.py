@@ -20,7 +20,7 @@ from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool
 
 from auth.accounts import known_roles
-from gis.db import libpq_url
+from gis.db.urls import libpq_url
 from gis.errors import ConflictError, InvalidParameterError, NotFoundError
 from gis.principal import Principal, make_principal, validate_roles, validate_ward_codes
 

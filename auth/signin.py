@@ -20,7 +20,7 @@ from psycopg_pool import AsyncConnectionPool
 from auth import passwords
 from auth.accounts import known_roles, normalize_username
 from auth.errors import TooManySignInsError
-from gis.db import libpq_url
+from gis.db.urls import libpq_url
 from gis.errors import InvalidParameterError
 from gis.principal import AccountVersion, Principal, make_principal
 

@@ -8,8 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-from gis.db import ensure_database, migrate, redact
-from gis.embedded import EmbeddedCluster
+from gis.db.embedded import EmbeddedCluster
+from gis.db.migrate import migrate
+from gis.db.urls import ensure_database, redact
 from gis.errors import GisError
 from gis.settings import Settings, database_url_from_env
 from layers import CATALOGUE
@@ -109,7 +110,7 @@ def cmd_db(args: argparse.Namespace) -> int:
     """Migrations: upgrade, downgrade, current."""
     from alembic import command
 
-    from gis.db import alembic_config
+    from gis.db.migrate import alembic_config
 
     settings = Settings()
     url, cluster = resolve_database(settings, args.data_dir)

@@ -24,7 +24,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from gis.db import SET_CLAIMS, Claims
+from gis.db.pool import SET_CLAIMS, Claims
 from gis.errors import ConflictError, GisError, InvalidParameterError
 from gis.sql.compiled import Compiled
 

@@ -25,7 +25,7 @@ class DbSettings(BaseModel):
     # the longest a request waits for a pooled connection: past it (PostgreSQL down,
     # or every connection busy) the answer is a 503 with Retry-After, not a hang
     pool_timeout_s: float = Field(default=3.0, gt=0)
-    # the share of the pool anonymous requests may hold at once (gis.db.Pool)
+    # the share of the pool anonymous requests may hold at once (gis.db.pool.Pool)
     anonymous_share: float = Field(default=0.5, gt=0, le=1)
     # anonymous requests (and the pool's connections) get statement_timeout_ms;
     # a signed-in principal the largest of its roles' entries here (else the same)

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, pool
 import auth.tables  # noqa: F401
 import gis.tables  # noqa: F401
 import layers  # noqa: F401
-from gis.db import sqlalchemy_url
+from gis.db.urls import sqlalchemy_url
 from gis.tables.metadata import metadata
 
 config = context.config

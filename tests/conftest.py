@@ -1,5 +1,5 @@
-"""Test fixtures: a real PostGIS cluster started by ``gis.embedded`` (the same code as
-the server's embedded default), a migrated template database, and a fresh clone of it
+"""Test fixtures: a real PostGIS cluster started by ``gis.db.embedded`` (the same code
+as the server's embedded default), a migrated template database, and a fresh clone of it
 for every test that writes. No mocks of the database; no silent skips: if PostgreSQL
 or PostGIS is missing, the cluster fixture errors with the install hint.
 """
@@ -16,8 +16,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from gis.db import libpq_url, migrate, with_database
-from gis.embedded import EmbeddedCluster
+from gis.db.embedded import EmbeddedCluster
+from gis.db.migrate import migrate
+from gis.db.urls import libpq_url, with_database
 from migrations import MIGRATIONS_DIR
 
 SHARED_DATA = Path(
@@ -138,7 +139,7 @@ def served(settings: object, database_url: str) -> Iterator[str]:
 
     from api.app import create_app
     from api.server import server_config
-    from gis.embedded import free_port
+    from gis.db.embedded import free_port
     from gis.settings import Settings
 
     assert isinstance(settings, Settings)

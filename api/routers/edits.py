@@ -31,7 +31,7 @@ from api.params import EditsQuery
 from api.state import app_state
 from auth.errors import AuthenticationError
 from gis.crs import CRS84, parse_crs
-from gis.db import fetch_one
+from gis.db.pool import fetch_one
 from gis.edits import (
     FeatureEdit,
     Operation,

@@ -21,12 +21,19 @@ from api.negotiation import MEDIA
 from api.params import LangDep, parse_feature, parse_items
 from api.state import app_state
 from api.stats import estimated_rows
-from gis.db import fetch_one
+from gis.db.pool import fetch_one
+from gis.db.statements import STATEMENTS
 from gis.errors import NotFoundError
 from gis.layer import Field, VectorLayer
 from gis.principal import Principal
 from gis.query import Cursor, ItemsQuery, encode_cursor, load_paging_key
-from gis.sql.features import csv_header, item_sql, items_sql
+from gis.sql.features import (
+    FeatureRow,
+    ItemsStatement,
+    ItemStatement,
+    PageRow,
+    csv_header,
+)
 
 router = APIRouter()
 JSONFG_CORE = "http://www.opengis.net/spec/json-fg-1/0.2/conf/core"
@@ -55,7 +62,11 @@ def _selected(fields: tuple[Field, ...], query: ItemsQuery) -> tuple[Field, ...]
 
 
 def _cache_headers(
-    request: Request, layer: VectorLayer, row: Any, crs_uri: str, fmt: str
+    request: Request,
+    layer: VectorLayer,
+    row: PageRow | FeatureRow,
+    crs_uri: str,
+    fmt: str,
 ) -> dict[str, str]:
     """ETag (from the layer's data version and the request: ``api.caching``),
     ``Cache-Control``, ``Vary``, ``Content-Crs`` and ``Last-Modified``."""
@@ -79,7 +90,7 @@ def _page_links(
     paging_key: bytes,
     url: str,
     fmt: str,
-    row: Any,
+    row: PageRow,
     query: ItemsQuery,
     offered: tuple[str, ...],
 ) -> list[dict[str, Any]]:
@@ -165,30 +176,28 @@ async def _fetch_page(
     query: ItemsQuery,
     fields: tuple[Field, ...],
     fmt: str,
-) -> Any:
+) -> PageRow:
     """The one row of a page (``gis.sql.features.build_items``)."""
     # the size only, from this process's last read: a page never waits on extents
     est_rows = await estimated_rows(request, layer)
-    compiled, values = items_sql(
+    statement = ItemsStatement(
         layer,
         query,
         _selected(fields, query),
         count=est_rows <= COUNT_MAX_ROWS,
         encoding=fmt,  # type: ignore[arg-type]
     )
-    return await fetch_one(
-        app_state(request).pool,
-        compiled,
-        values,
-        text_as_bytes=True,
-        claims=claims_of(request),
+    row = await fetch_one(
+        app_state(request).pool, STATEMENTS.bind(statement), claims=claims_of(request)
     )
+    assert row is not None  # an aggregate: always one row
+    return row
 
 
 def _items_json(
     request: Request,
     layer: VectorLayer,
-    row: Any,
+    row: PageRow,
     links: list[dict[str, Any]],
     query: ItemsQuery,
     fmt: str,
@@ -228,7 +237,7 @@ def _items_json(
 def _items_csv(
     request: Request,
     layer: VectorLayer,
-    row: Any,
+    row: PageRow,
     links: list[dict[str, Any]],
     query: ItemsQuery,
     fields: tuple[Field, ...],
@@ -251,7 +260,7 @@ def _items_html(
     request: Request,
     layer: VectorLayer,
     lang: str,
-    row: Any,
+    row: PageRow,
     links: list[dict[str, Any]],
     query: ItemsQuery,
     fields: tuple[Field, ...],
@@ -259,13 +268,14 @@ def _items_html(
     features = orjson.loads(b"[" + (row.features or b"") + b"]")
     by_rel = {lk["rel"]: lk["href"] for lk in links}
     view = None
-    if getattr(row, "x1", None) is not None:
-        pad = max(row.x2 - row.x1, row.y2 - row.y1, 50.0) * 0.05
+    x1, y1, x2, y2 = row.x1, row.y1, row.x2, row.y2
+    if x1 is not None and y1 is not None and x2 is not None and y2 is not None:
+        pad = max(x2 - x1, y2 - y1, 50.0) * 0.05
         view = {
-            "x": row.x1 - pad,
-            "y": -row.y2 - pad,
-            "w": row.x2 - row.x1 + 2 * pad,
-            "h": row.y2 - row.y1 + 2 * pad,
+            "x": x1 - pad,
+            "y": -y2 - pad,
+            "w": x2 - x1 + 2 * pad,
+            "h": y2 - y1 + 2 * pad,
         }
         view["r"] = max(view["w"], view["h"]) / 150  # point radius, in map units
     return html.render(
@@ -303,13 +313,9 @@ async def get_feature(
     query = parse_feature(request.query_params, layer, fields)
     fmt = negotiation.choose(request, ("geojson", "html"))
     fid = feature_id_of(layer, feature_id)
-    compiled, values = item_sql(layer, query, _selected(fields, query), fid)
+    statement = ItemStatement(layer, query, _selected(fields, query), fid)
     found = await fetch_one(
-        app_state(request).pool,
-        compiled,
-        values,
-        text_as_bytes=True,
-        claims=claims_of(request),
+        app_state(request).pool, STATEMENTS.bind(statement), claims=claims_of(request)
     )
     if found is None:
         raise NotFoundError(f"no feature {feature_id!r} in {layer.id}")
@@ -320,7 +326,7 @@ def _feature_response(
     request: Request,
     layer: VectorLayer,
     lang: str,
-    found: Any,
+    found: FeatureRow,
     fmt: str,
     query: ItemsQuery,
 ) -> Response:

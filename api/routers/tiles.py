@@ -22,12 +22,12 @@ from api.params import LangDep, TilesQuery
 from api.state import app_state
 from api.stats import layer_stats_many
 from gis.crs import uri_for
-from gis.db import fetch_one
+from gis.db.pool import fetch_one
+from gis.db.statements import STATEMENTS
 from gis.errors import NotFoundError
 from gis.layer import Field, VectorLayer
 from gis.principal import Principal
-from gis.sql.compiled import Compiled
-from gis.sql.tiles import dataset_tile_sql, tile_fields, tile_sql, versioned
+from gis.sql.tiles import DatasetTile, LayerTile, VersionedTile, tile_fields
 from gis.tms import TileRef, srid_of, tile, tile_matrix_sets
 
 router = APIRouter()
@@ -452,17 +452,19 @@ async def _tile_bytes(
     """The tile, the data versions it was made from, and ``hit`` or ``miss``: one
     round trip makes it only when the cached one is not current (``versioned``)."""
     state = app_state(request)
+    made: LayerTile | DatasetTile
     if len(parts) == 1:
-        compiled, params = tile_sql(parts[0][0], ref, parts[0][1])
+        made = LayerTile(parts[0][0], ref, parts[0][1])
     else:
-        compiled, params = dataset_tile_sql(parts, ref)
+        made = DatasetTile(tuple(parts), ref)
     cache = state.tile_cache
     cached = await cache.aget(key) if cache is not None else None
-    params["known"] = list(cached[0]) if cached else None
-    params["tables"] = sorted(la.table.name for la, _ in parts)
+    tables = tuple(sorted(la.table.name for la, _ in parts))
+    statement = VersionedTile(made, tables, cached[0] if cached else None)
     found = await fetch_one(
-        state.pool, _versioned(compiled), params, claims=claims_of(request)
+        state.pool, STATEMENTS.bind(statement), claims=claims_of(request)
     )
+    assert found is not None  # an aggregate: always one row
     versions = tuple(found.versions or ())
     if found.mvt is None and cached is not None:
         return cached[1], versions, "hit"
@@ -489,15 +491,3 @@ async def _tile_response(
     if not data:
         return Response(status_code=204, headers=headers)
     return Response(data, media_type=MEDIA["mvt"], headers=headers)
-
-
-_VERSIONED: dict[str, Compiled] = {}
-
-
-def _versioned(compiled: Compiled) -> Compiled:
-    wrapped = _VERSIONED.get(compiled.sql)
-    if wrapped is None:
-        wrapped = versioned(compiled)
-        if len(_VERSIONED) < 4096:
-            _VERSIONED[compiled.sql] = wrapped
-    return wrapped

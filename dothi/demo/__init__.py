@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 from psycopg import sql
 
-from gis.db import libpq_url
+from gis.db.urls import libpq_url
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -47,7 +47,7 @@ from sqlalchemy import Table, UniqueConstraint
 from tqdm import tqdm
 
 from gis.columns import CITY_TZ_NAME
-from gis.db import libpq_url
+from gis.db.urls import libpq_url
 from gis.errors import ImportRejectedError
 from gis.io.checks import (
     check_axes,

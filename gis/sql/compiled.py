@@ -4,7 +4,8 @@ Building and compiling a SQLAlchemy statement costs about a millisecond, which o
 hot path costs more than PostgreSQL's work on a one-feature request. Builders name
 every request-dependent bind parameter; a statement is built and compiled the first
 time a request *shape* appears (layer, fields, CRS, which filters are present...) and
-later requests of that shape only supply the values. The SQL text is stable, so
+later requests of that shape only supply the values (``gis.db.statements``: the
+specs and their one cache). The SQL text is stable, so
 psycopg prepares it on the server after a few runs.
 """
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
 _DIALECT = PGDialect_psycopg()  # type: ignore[no-untyped-call]
@@ -21,10 +23,16 @@ _DIALECT = PGDialect_psycopg()  # type: ignore[no-untyped-call]
 
 @dataclass(frozen=True)
 class Compiled:
-    """SQL text with ``%(name)s`` placeholders and the constant parameter values."""
+    """SQL text with ``%(name)s`` placeholders and the constant parameter values.
+
+    ``literals`` names the constants a builder wrote as Python values (``rn == 1``:
+    SQLAlchemy's anonymous binds): the same for every request, unlike the named
+    parameters, whose constants are only the values of the request that built it.
+    """
 
     sql: str
     constants: dict[str, Any]
+    literals: frozenset[str] = frozenset()
 
     def values(self, params: dict[str, Any]) -> dict[str, Any]:
         """The full parameter mapping: constants overridden by ``params``."""
@@ -41,11 +49,15 @@ def compile_statement(stmt: ClauseElement) -> Compiled:
     --------
     >>> from sqlalchemy import select, literal, bindparam
     >>> c = compile_statement(select(bindparam("x", 1) + 1))
-    >>> c.constants["x"]
-    1
+    >>> c.constants["x"], sorted(c.literals)
+    (1, ['param_1'])
     """
     compiled = stmt.compile(dialect=_DIALECT)
-    return Compiled(str(compiled), dict(compiled.params))
+    assert isinstance(compiled, SQLCompiler)  # a statement, not DDL
+    literals = frozenset(
+        name for bind, name in compiled.bind_names.items() if bind.unique
+    )
+    return Compiled(str(compiled), dict(compiled.params), literals)
 
 
 def sql_name(name: str) -> str:

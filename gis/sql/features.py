@@ -10,8 +10,10 @@ and (for small tables) ``numberMatched``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, Literal
+import datetime as dt
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal, NamedTuple
 
 from sqlalchemy import (
     BigInteger,
@@ -509,42 +511,35 @@ def _version_columns(layer: VectorLayer) -> list[Any]:
     ]
 
 
-_CACHE: dict[tuple[Any, ...], Compiled] = {}
-_CACHE_MAX = 4096  # shapes are few (layers x CRSs x filter combinations); bound anyway
+class PageRow(NamedTuple):
+    """The one row of a page (``build_items``); its text arrives as bytes."""
+
+    features: bytes | None
+    returned: int
+    more: bool
+    k_first: bytes | None
+    k_last: bytes | None
+    version: int | None
+    changed_at: dt.datetime | None
+    matched: int | None
+    # the page's extent in Web Mercator, for the HTML page's map only
+    x1: float | None = None
+    y1: float | None = None
+    x2: float | None = None
+    y2: float | None = None
 
 
-def _cached(shape: tuple[Any, ...], build: Callable[[], Select[Any]]) -> Compiled:
-    compiled = _CACHE.get(shape)
-    if compiled is None:
-        compiled = compile_statement(build())
-        if len(_CACHE) < _CACHE_MAX:
-            _CACHE[shape] = compiled
-    return compiled
+class FeatureRow(NamedTuple):
+    """The row of one feature (``build_item``); its text arrives as bytes."""
+
+    f: bytes
+    version: int | None
+    changed_at: dt.datetime | None
 
 
-def _query_shape(query: ItemsQuery) -> tuple[Any, ...]:
-    cursor = query.cursor
-    return (
-        query.crs.srid,
-        query.crs.lonlat,
-        query.skip_geometry,
-        query.bbox is not None,
-        query.bbox_srid,
-        None
-        if query.time is None
-        else (query.time.start is None, query.time.end is None),
-        tuple(name for name, _ in query.equals),
-        query.sortby,
-        None
-        if cursor is None
-        else (cursor.backwards, tuple(type(v).__name__ for v in cursor.values)),
-        None if query.filter is None else query.filter.shape,
-    )
-
-
-def _fields_shape(fields: Sequence[Field]) -> tuple[Any, ...]:
+def _fields_shape(fields: Sequence[Field]) -> tuple[tuple[str, str | None], ...]:
     # a ward-scoped personal field has the same name and other SQL
-    return tuple((f.name, f.sql) for f in fields)
+    return tuple([(f.name, f.sql) for f in fields])  # a list first: faster, per request
 
 
 def items_params(layer: VectorLayer, query: ItemsQuery) -> dict[str, Any]:
@@ -571,34 +566,80 @@ def items_params(layer: VectorLayer, query: ItemsQuery) -> dict[str, Any]:
     return params
 
 
-def items_sql(
-    layer: VectorLayer,
-    query: ItemsQuery,
-    fields: Sequence[Field],
-    *,
-    count: bool,
-    encoding: Encoding = "geojson",
-) -> tuple[Compiled, dict[str, Any]]:
-    """``build_items`` compiled once per request shape, and this request's params."""
-    shape = (
-        "items",
-        layer.id,
-        _fields_shape(fields),
-        count,
-        encoding,
-        *_query_shape(query),
-    )
-    compiled = _cached(
-        shape,
-        lambda: build_items(layer, query, fields, count=count, encoding=encoding),
-    )
-    return compiled, items_params(layer, query)
+@dataclass(slots=True)
+class ItemsStatement:
+    """A page of features (``build_items``): a ``gis.db.statements.Statement``.
+
+    Which bbox, time, property, cursor and filter values are present is in
+    ``items_params``'s names; the shape holds what else changes the SQL text.
+    """
+
+    layer: VectorLayer
+    query: ItemsQuery
+    fields: Sequence[Field]
+    count: bool
+    encoding: Encoding = "geojson"
+    row: ClassVar[type[PageRow]] = PageRow
+    text_as_bytes: ClassVar[bool] = True
+
+    def shape(self) -> Hashable:
+        q = self.query
+        return (
+            self.layer.id,
+            _fields_shape(self.fields),
+            self.count,
+            self.encoding,
+            q.crs.srid,
+            q.crs.lonlat,
+            q.skip_geometry,
+            q.bbox is not None,
+            q.bbox_srid,
+            q.time is not None,  # an open interval (../..) is a condition too
+            q.sortby,
+            None if q.cursor is None else q.cursor.backwards,
+            None if q.filter is None else q.filter.shape,
+        )
+
+    def params(self) -> dict[str, Any]:
+        return items_params(self.layer, self.query)
+
+    def build(self) -> Compiled:
+        return compile_statement(
+            build_items(
+                self.layer,
+                self.query,
+                self.fields,
+                count=self.count,
+                encoding=self.encoding,
+            )
+        )
 
 
-def item_sql(
-    layer: VectorLayer, query: ItemsQuery, fields: Sequence[Field], feature_id: int
-) -> tuple[Compiled, dict[str, Any]]:
-    """``build_item`` compiled once per shape, and this feature's id."""
-    shape = ("item", layer.id, _fields_shape(fields), *_query_shape(query))
-    compiled = _cached(shape, lambda: build_item(layer, query, fields, feature_id))
-    return compiled, {"fid": feature_id}
+@dataclass(slots=True)
+class ItemStatement:
+    """One feature by id (``build_item``): a ``gis.db.statements.Statement``."""
+
+    layer: VectorLayer
+    query: ItemsQuery
+    fields: Sequence[Field]
+    feature_id: int
+    row: ClassVar[type[FeatureRow]] = FeatureRow
+    text_as_bytes: ClassVar[bool] = True
+
+    def shape(self) -> Hashable:
+        q = self.query  # a feature's request: its CRS and skipGeometry only
+        return (
+            self.layer.id,
+            _fields_shape(self.fields),
+            q.crs.srid,
+            q.crs.lonlat,
+            q.skip_geometry,
+        )
+
+    def params(self) -> dict[str, Any]:
+        return {"fid": self.feature_id}
+
+    def build(self) -> Compiled:
+        return compile_statement(
+            build_item(self.layer, self.query, self.fields, self.feature_id)
+        )

@@ -16,7 +16,7 @@ overview of the same tile, which the 64 x 64 grid bounds. The interop tests meas
 every layer against the budget on the full demo city.
 
 Below ``minzoom`` a tile is an overview, as the layer's ``TileSpec.overview`` says
-(``overview_sql``); each of its features carries ``count``, how many features it
+(``_overview_statement``); each of its features carries ``count``, how many features it
 stands for, ``overview`` (its kind) and the dominant value of the layer's
 ``TileSpec.category``:
 
@@ -43,8 +43,9 @@ checked in ``layers/``).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -137,76 +138,188 @@ def build_tile(
     ).select_from(rows)
 
 
-_CACHE: dict[tuple[Any, ...], Compiled] = {}
+class TileParams(NamedTuple):
+    """What every tile statement binds, the detail tile's and each overview's: the
+    parameters' names are these fields (and the SQL's placeholders)."""
+
+    tx1: float  # the tile's bounds, in its matrix set's CRS
+    ty1: float
+    tx2: float
+    ty2: float
+    tmargin: float  # the search box's margin: the MVT buffer in CRS units
+    tseg: float  # the densifying step of a search box going to another CRS
+    tshape: int  # generalise: the zoom whose pixel-wide shapes are drawn
+    tcell: float  # a cell of the tile's overview grid
+    tpixel: float  # a pixel of the tile (merged lines are simplified to it)
+    ocx1: int  # the overview grid cells under the tile (0013's, or the pyramid's)
+    ocy1: int
+    ocx2: int
+    ocy2: int
 
 
-def tile_sql(
+def tile_params(ref: TileRef) -> dict[str, Any]:
+    """The values of tile ``ref``, for any of its statements."""
+    x1, y1, x2, y2 = ref.bounds
+    cx1, cy1, cx2, cy2 = _cells(ref, overview_cell(overview_grid(ref.level)))
+    width = x2 - x1
+    return TileParams(
+        x1,
+        y1,
+        x2,
+        y2,
+        tmargin=width * BUFFER / EXTENT,
+        tseg=width / 16,
+        # a generalised feature is drawn from the zoom it is a pixel wide, up to the
+        # zoom-12 shapes migration 0014 keeps; the smaller ones are counted in cells
+        tshape=min(ref.level, OVERVIEW_GRID_ZOOM),
+        tcell=width / CLUSTER_GRID,
+        tpixel=width / 256,  # a pixel
+        ocx1=cx1,
+        ocy1=cy1,
+        ocx2=cx2,
+        ocy2=cy2,
+    )._asdict()
+
+
+def _layer_tile_shape(
     layer: VectorLayer, ref: TileRef, fields: Sequence[Field]
-) -> tuple[Compiled, dict[str, Any]]:
-    """The statement of ``layer``'s tile ``ref`` and its parameters: single
-    features from ``minzoom`` on (``build_tile``, compiled once per layer, matrix
-    set and fields), an overview below it (``overview_sql``).
+) -> Hashable:
+    """What fixes the SQL of ``layer``'s tile ``ref``: its overview (one per layer
+    and CRS), or the single features with the fields they carry."""
+    grid = overview_grid(ref.level)
+    if ref.level < layer.tiles.minzoom:
+        return ("overview", layer.id, ref.srid, grid)
+    carried = tuple(f.name for f in tile_fields(layer, fields, ref.level))
+    # the overview of a tile over the budget is part of its SQL
+    return ("features", layer.id, ref.tms_id, ref.srid, carried, grid)
+
+
+def _layer_tile(layer: VectorLayer, ref: TileRef, fields: Sequence[Field]) -> Compiled:
+    """The statement of ``layer``'s tile ``ref``: single features from ``minzoom``
+    on (``build_tile``), an overview below it (``_overview_statement``).
 
     A tile of single features over ``TILE_BUDGET`` bytes is answered with the
     layer's overview of the same tile instead (made only then): a tile never
     outgrows the budget, whatever the density of the data.
     """
-    overview, params = overview_sql(layer, ref)
+    overview = _overview_statement(layer, ref.srid, overview_grid(ref.level))
     if ref.level < layer.tiles.minzoom:
-        return overview, params
-    carried = tuple(f.name for f in tile_fields(layer, fields, ref.level))
-    key = (layer.id, ref.tms_id, ref.srid, carried)
-    compiled = _CACHE.get(key)
-    if compiled is None:
-        detail = compile_statement(build_tile(layer, ref, fields, layer_name=layer.id))
-        compiled = Compiled(
-            f"SELECT CASE WHEN length(d.mvt) <= {TILE_BUDGET} THEN d.mvt "  # noqa: S608
-            f"ELSE ({overview.sql}) END AS mvt FROM ({detail.sql}) d(mvt)",
-            {**overview.constants, **detail.constants},
-        )
-        if len(_CACHE) < 4096:
-            _CACHE[key] = compiled
-    return compiled, params
+        return overview
+    detail = compile_statement(build_tile(layer, ref, fields, layer_name=layer.id))
+    return Compiled(
+        f"SELECT CASE WHEN length(d.mvt) <= {TILE_BUDGET} THEN d.mvt "  # noqa: S608
+        f"ELSE ({overview.sql}) END AS mvt FROM ({detail.sql}) d(mvt)",
+        {**overview.constants, **detail.constants},
+        overview.literals | detail.literals,
+    )
 
 
-def dataset_tile_sql(
-    parts: Sequence[tuple[VectorLayer, Sequence[Field]]], ref: TileRef
-) -> tuple[Compiled, dict[str, Any]]:
-    """One statement for a tile of several layers: their MVTs joined (an MVT is a
+@dataclass(slots=True)
+class LayerTile:
+    """One layer's tile (``_layer_tile``): one ``bytea`` row, ``mvt``."""
+
+    layer: VectorLayer
+    ref: TileRef
+    fields: Sequence[Field]
+
+    def shape(self) -> Hashable:
+        return _layer_tile_shape(self.layer, self.ref, self.fields)
+
+    def params(self) -> dict[str, Any]:
+        return tile_params(self.ref)
+
+    def build(self) -> Compiled:
+        return _layer_tile(self.layer, self.ref, self.fields)
+
+
+@dataclass(slots=True)
+class DatasetTile:
+    """A tile of several layers in one statement: their MVTs joined (an MVT is a
     sequence of layers, so concatenated tiles are one tile).
 
     When the layers together pass ``TILE_BUDGET``, each layer of single features
     over its share (the budget over the number of layers) is drawn as its
     overview instead; the others stay as they are.
     """
-    pieces = [tile_sql(layer, ref, fields) for layer, fields in parts]
-    # columns named piece<i>: an overview's ``ST_AsMVT(m0, ...)`` must not find
-    # a column of the same name in this outer query
-    share = TILE_BUDGET // max(1, len(parts))
-    total = " + ".join(f"coalesce(length(p.piece{i}), 0)" for i in range(len(pieces)))
-    whole = " || ".join(f"coalesce(p.piece{i}, ''::bytea)" for i in range(len(pieces)))
-    shared = []
-    for i, (layer, _fields) in enumerate(parts):
-        if ref.level < layer.tiles.minzoom:
-            shared.append(f"coalesce(p.piece{i}, ''::bytea)")
-        else:
-            overview = overview_sql(layer, ref)[0].sql
-            shared.append(
-                f"coalesce(CASE WHEN length(p.piece{i}) > {share} THEN ({overview}) "
-                f"ELSE p.piece{i} END, ''::bytea)"
-            )
-    columns = ", ".join(f"({c.sql}) AS piece{i}" for i, (c, _) in enumerate(pieces))
-    sql = (
-        f"WITH p AS MATERIALIZED (SELECT {columns}) "  # noqa: S608
-        f"SELECT CASE WHEN {total} <= {TILE_BUDGET} THEN {whole} "
-        f"ELSE {' || '.join(shared)} END AS mvt FROM p"
-    )
-    params: dict[str, Any] = {}
-    constants: dict[str, Any] = {}
-    for compiled, p in pieces:
-        constants.update(compiled.constants)
-        params.update(p)  # every piece binds the same tile parameters
-    return Compiled(sql, constants), params
+
+    parts: tuple[tuple[VectorLayer, Sequence[Field]], ...]
+    ref: TileRef
+
+    def shape(self) -> Hashable:
+        return tuple(
+            _layer_tile_shape(layer, self.ref, fields) for layer, fields in self.parts
+        )
+
+    def params(self) -> dict[str, Any]:
+        return tile_params(self.ref)  # every layer binds the same tile parameters
+
+    def build(self) -> Compiled:
+        ref, parts = self.ref, self.parts
+        pieces = [_layer_tile(layer, ref, fields) for layer, fields in parts]
+        # columns named piece<i>: an overview's ``ST_AsMVT(m0, ...)`` must not find
+        # a column of the same name in this outer query
+        share = TILE_BUDGET // max(1, len(parts))
+        total = " + ".join(
+            f"coalesce(length(p.piece{i}), 0)" for i in range(len(pieces))
+        )
+        whole = " || ".join(
+            f"coalesce(p.piece{i}, ''::bytea)" for i in range(len(pieces))
+        )
+        shared = []
+        for i, (layer, _fields) in enumerate(parts):
+            if ref.level < layer.tiles.minzoom:
+                shared.append(f"coalesce(p.piece{i}, ''::bytea)")
+            else:
+                grid = overview_grid(ref.level)
+                overview = _overview_statement(layer, ref.srid, grid).sql
+                shared.append(
+                    f"coalesce(CASE WHEN length(p.piece{i}) > {share} "
+                    f"THEN ({overview}) ELSE p.piece{i} END, ''::bytea)"
+                )
+        columns = ", ".join(f"({c.sql}) AS piece{i}" for i, c in enumerate(pieces))
+        sql = (
+            f"WITH p AS MATERIALIZED (SELECT {columns}) "  # noqa: S608
+            f"SELECT CASE WHEN {total} <= {TILE_BUDGET} THEN {whole} "
+            f"ELSE {' || '.join(shared)} END AS mvt FROM p"
+        )
+        constants: dict[str, Any] = {}
+        for compiled in pieces:
+            constants.update(compiled.constants)
+        literals = frozenset().union(*(c.literals for c in pieces))
+        return Compiled(sql, constants, literals)
+
+
+class VersionedTileRow(NamedTuple):
+    """The row of ``VersionedTile``: the layers' data versions, and the tile unless
+    the caller's cached one is current."""
+
+    versions: list[int] | None
+    mvt: bytes | None
+
+
+@dataclass(slots=True)
+class VersionedTile:
+    """A tile (``LayerTile`` or ``DatasetTile``) made only when the data versions
+    of ``tables`` differ from ``known`` (``versioned``): a
+    ``gis.db.statements.Statement``."""
+
+    tile: LayerTile | DatasetTile
+    tables: tuple[str, ...]  # in table-name order
+    known: tuple[int, ...] | None  # the versions of the caller's cached tile
+    row: ClassVar[type[VersionedTileRow]] = VersionedTileRow
+    text_as_bytes: ClassVar[bool] = False
+
+    def shape(self) -> Hashable:
+        return (type(self.tile), self.tile.shape())
+
+    def params(self) -> dict[str, Any]:
+        params = self.tile.params()
+        params["known"] = None if self.known is None else list(self.known)
+        params["tables"] = list(self.tables)
+        return params
+
+    def build(self) -> Compiled:
+        return versioned(self.tile.build())
 
 
 def versioned(tile: Compiled) -> Compiled:
@@ -222,37 +335,30 @@ def versioned(tile: Compiled) -> Compiled:
         "FROM (SELECT array_agg(version ORDER BY table_name) AS versions "
         "FROM layer_version WHERE table_name = ANY(CAST(%(tables)s AS text[]))) vv"
     )
-    return Compiled(sql, {**tile.constants, "known": None, "tables": []})
+    return Compiled(sql, {**tile.constants, "known": None, "tables": []}, tile.literals)
 
 
 # the overview grid of migration 0013: 64 cells per side of a zoom-12 Web Mercator
 # tile, so a tile below zoom 13 sums whole cells (written there as SQL, once)
 HALF_WORLD = 20037508.342789244
 OVERVIEW_GRID_ZOOM = 12
-OVERVIEW_CELL: float = 2 * HALF_WORLD / 2**OVERVIEW_GRID_ZOOM / CLUSTER_GRID
-_OVERVIEW_CACHE: dict[tuple[Any, ...], Compiled] = {}
+# the grids an overview tile reads, finest first: 0013's own (zoom 12) and the
+# pyramid of 0014 (zooms 10, 8, 6, 4); a tile reads the finest grid no finer than
+# its own zoom, so at most about 64 x 64 cells (each at most 8 pixels wide)
+OVERVIEW_GRIDS = (OVERVIEW_GRID_ZOOM, 10, 8, 6, 4)
 
 
-def overview_sql(layer: VectorLayer, ref: TileRef) -> tuple[Compiled, dict[str, Any]]:
-    """The overview tile of ``layer`` below its ``minzoom`` (see the module notes)."""
-    key = (layer.id, ref.srid, layer.tiles.overview)
-    compiled = _OVERVIEW_CACHE.get(key)
-    if compiled is None:
-        compiled = _OVERVIEW_CACHE[key] = _overview_statement(layer, ref.srid)
-    width = ref.bounds[2] - ref.bounds[0]
-    params: dict[str, Any] = dict(
-        zip(("tx1", "ty1", "tx2", "ty2"), ref.bounds, strict=True)
-    )
-    # a generalised feature is drawn from the zoom it is a pixel wide, up to the
-    # zoom-12 shapes migration 0014 keeps; the smaller ones are counted in cells
-    params.update(tmargin=width * BUFFER / EXTENT, tseg=width / 16)
-    params["tshape"] = min(ref.level, OVERVIEW_GRID_ZOOM)
-    params.update(tcell=width / CLUSTER_GRID, tpixel=width / 256)  # a pixel
-    params.update(zip(("ocx1", "ocy1", "ocx2", "ocy2"), _cells(ref), strict=True))
-    return compiled, params
+def overview_cell(grid_zoom: int) -> float:
+    """The side in Web Mercator metres of a cell of the grid of ``grid_zoom``."""
+    return 2 * HALF_WORLD / float(2**grid_zoom) / CLUSTER_GRID
 
 
-def _cells(ref: TileRef) -> tuple[int, int, int, int]:
+def overview_grid(level: int) -> int:
+    """The grid an overview tile of Web Mercator zoom ``level`` reads."""
+    return next((g for g in OVERVIEW_GRIDS if g <= level), OVERVIEW_GRIDS[-1])
+
+
+def _cells(ref: TileRef, size: float) -> tuple[int, int, int, int]:
     """The overview grid cells under tile ``ref`` (a superset outside Web Mercator:
     cells outside the tile are dropped by the statement)."""
     x1, y1, x2, y2 = ref.bounds
@@ -265,7 +371,7 @@ def _cells(ref: TileRef) -> tuple[int, int, int, int]:
 
     def cell(v: float) -> int:
         clamped: float = min(HALF_WORLD, max(-HALF_WORLD, float(v)))
-        return math.floor((clamped + HALF_WORLD) / OVERVIEW_CELL)
+        return math.floor((clamped + HALF_WORLD) / size)
 
     return cell(x1), cell(y1), cell(x2), cell(y2)
 
@@ -279,11 +385,7 @@ def _mercator(lon: float, lat: float) -> tuple[float, float]:
     return x, y
 
 
-_PARAMS = ("tx1", "ty1", "tx2", "ty2", "tmargin", "tseg", "tshape", "tcell", "tpixel")
-_CELL_PARAMS = ("ocx1", "ocy1", "ocx2", "ocy2")
-
-
-def _overview_statement(layer: VectorLayer, srid: int) -> Compiled:
+def _overview_statement(layer: VectorLayer, srid: int, grid: int) -> Compiled:
     """The SQL of an overview tile: identifiers only from the catalogue (checked by
     ``sql_name`` and ``sql_identifier``: the S608 waivers below), every value bound.
 
@@ -318,15 +420,41 @@ def _overview_statement(layer: VectorLayer, srid: int) -> Compiled:
             f" WHERE l.table_name = {sql_name(table)} AND l.geom && {search_3857})"
             " s GROUP BY s.category) m0"
         )
-        return Compiled(sql, dict.fromkeys(_PARAMS + _CELL_PARAMS))
-    point = (
-        "ST_SetSRID(ST_MakePoint("
-        f"{-HALF_WORLD!r} + (o.cx + 0.5) * {OVERVIEW_CELL!r}, "
-        f"{-HALF_WORLD!r} + (o.cy + 0.5) * {OVERVIEW_CELL!r}), 3857)"
+        return Compiled(sql, dict.fromkeys(TileParams._fields))
+    # the cells of the grid this tile reads: 0013's own, or a level of the pyramid
+    source = (
+        "tile_overview o WHERE"
+        if grid == OVERVIEW_GRID_ZOOM
+        else f"tile_overview_pyramid o WHERE o.grid_zoom = {int(grid)} AND"
     )
-    if srid != 3857:
-        point = f"ST_Transform({point}, {int(srid)})"
     small = " AND o.size_zoom > %(tshape)s" if spec.overview == "generalise" else ""
+    # each cell's centre, in float8 (decimal literals would make it numeric, ten
+    # times slower per row); in Web Mercator no geometry is made per cell at all
+    size = f"{overview_cell(grid)!r}::float8"
+    x = f"({-HALF_WORLD!r}::float8 + (o.cx + 0.5::float8) * {size})"
+    y = f"({-HALF_WORLD!r}::float8 + (o.cy + 0.5::float8) * {size})"
+    under = (
+        f"FROM {source} o.table_name = {sql_name(table)}"
+        # one index range per column of cells: a range of cx alone would read
+        # every cell of those columns, the city's whole height
+        " AND o.cx = ANY(ARRAY(SELECT generate_series(%(ocx1)s::integer,"
+        " %(ocx2)s::integer)))"
+        " AND o.cy BETWEEN %(ocy1)s AND %(ocy2)s"
+        f"{small}"
+    )
+    if srid == 3857:
+        located = (
+            "SELECT * FROM (SELECT nullif(o.category, '') AS category, o.count,"  # noqa: S608
+            f" {x} AS x, {y} AS y {under}) l WHERE l.x BETWEEN %(tx1)s AND %(tx2)s"
+            " AND l.y BETWEEN %(ty1)s AND %(ty2)s"
+        )
+    else:
+        located = (
+            "SELECT l.category, l.count, ST_X(l.p) AS x, ST_Y(l.p) AS y FROM ("  # noqa: S608
+            f"SELECT nullif(o.category, '') AS category, o.count, ST_Transform("
+            f"ST_SetSRID(ST_MakePoint({x}, {y}), 3857), {int(srid)}) AS p {under}) l"
+            f" WHERE l.p && {envelope}"
+        )
     if spec.overview == "cluster":
         shape = f"ST_SetSRID(ST_MakePoint(a.x, a.y), {int(srid)})"
     else:
@@ -340,13 +468,10 @@ def _overview_statement(layer: VectorLayer, srid: int) -> Compiled:
         f"{cat('a.dominant')} FROM ("
         "SELECT gx, gy, sum(n) AS count, sum(sx) / sum(n) AS x, sum(sy) / sum(n) AS y,"
         " (array_agg(category ORDER BY n DESC, category))[1] AS dominant FROM ("
-        "SELECT floor(ST_X(c.p) / %(tcell)s) AS gx, floor(ST_Y(c.p) / %(tcell)s) AS gy,"
-        " c.category, sum(c.count) AS n, sum(ST_X(c.p) * c.count) AS sx,"
-        " sum(ST_Y(c.p) * c.count) AS sy FROM ("
-        f"SELECT nullif(o.category, '') AS category, o.count, {point} AS p"
-        f" FROM tile_overview o WHERE o.table_name = {sql_name(table)}"
-        " AND o.cx BETWEEN %(ocx1)s AND %(ocx2)s AND o.cy BETWEEN %(ocy1)s AND %(ocy2)s"
-        f"{small}) c WHERE c.p && {envelope} GROUP BY 1, 2, 3) g GROUP BY gx, gy) a"
+        "SELECT floor(c.x / %(tcell)s) AS gx, floor(c.y / %(tcell)s) AS gy,"
+        " c.category, sum(c.count) AS n, sum(c.x * c.count) AS sx,"
+        f" sum(c.y * c.count) AS sy FROM ({located}) c GROUP BY 1, 2, 3) g"
+        " GROUP BY gx, gy) a"
     )
     if spec.overview == "generalise":
         # features of a pixel or more, drawn; then the smaller ones, counted
@@ -367,7 +492,7 @@ def _overview_statement(layer: VectorLayer, srid: int) -> Compiled:
             f"SELECT ST_AsMVT(m0, {name}, {EXTENT}, 'geom') FROM (SELECT geom, count,"  # noqa: S608
             f" overview{', ' + alias if alias else ''} FROM ({cells}) c0) m0"
         )
-    return Compiled(sql, dict.fromkeys(_PARAMS + _CELL_PARAMS))
+    return Compiled(sql, dict.fromkeys(TileParams._fields))
 
 
 def _search(envelope: str, srid: int, storage_srid: int) -> str:

@@ -25,7 +25,7 @@ from gis.tables.metadata import metadata
 idempotency_key = Table(
     "idempotency_key",
     metadata,
-    # "<auth>:<subject>" (``gis.db.Claims``): keys of different callers never meet
+    # "<auth>:<subject>" (``gis.db.pool.Claims``): keys of different callers never meet
     Column("principal", Text, primary_key=True),
     Column("key", Text, primary_key=True),
     Column("fingerprint", LargeBinary, nullable=False),  # SHA-256 of the request

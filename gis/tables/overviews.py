@@ -67,3 +67,21 @@ Index(
     tile_overview_line.c.geom,
     postgresql_using="gist",
 )
+# migration 0014: 0013's counts summed into coarser grids, kept by triggers on it
+tile_overview_pyramid = Table(
+    "tile_overview_pyramid",
+    metadata,
+    Column("table_name", Text, primary_key=True),
+    Column("grid_zoom", SmallInteger, primary_key=True, autoincrement=False),
+    Column("cx", Integer, primary_key=True, autoincrement=False),
+    Column("cy", Integer, primary_key=True, autoincrement=False),
+    Column("category", Text, primary_key=True, server_default=""),
+    Column("size_zoom", SmallInteger, primary_key=True, autoincrement=False),
+    Column("count", BigInteger, nullable=False),
+    comment="Overview counts in coarser grids, kept by triggers on tile_overview",
+)
+Index(
+    "ix_tile_overview_pyramid_spent",
+    tile_overview_pyramid.c.table_name,
+    postgresql_where=tile_overview_pyramid.c.count <= 0,
+)

@@ -5,7 +5,7 @@ Memory. ``work_mem`` (each sort or hash of a statement, before it spills to disk
 which the API answers as a 503) are set on ``dothi_api`` for the deployments that log
 in as that role. Role settings apply at login only, never on ``SET ROLE``: the
 embedded cluster (and any deployment whose login is a member of the role) gets them
-from the pool's connection set-up instead (``gis.db._configure``, from
+from the pool's connection set-up instead (``gis.db.pool._configure``, from
 ``DbSettings.work_mem_kb`` / ``temp_file_limit_kb``, the same defaults as here).
 ``temp_file_limit`` can only be set by a superuser: when the migrating user is not
 one, only ``work_mem`` is set here, and a login as ``dothi_api`` has no temp file

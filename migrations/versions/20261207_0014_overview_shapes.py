@@ -1,4 +1,4 @@
-"""Overview shapes: generalised polygons and merged lines, kept by the database.
+"""Overview shapes and the overview pyramid, kept by the database.
 
 Below its ``minzoom`` a layer is drawn from an overview (``gis.sql.tiles``). Migration
 0013 counts every feature into a fine grid; this one keeps the shapes the overview
@@ -15,7 +15,14 @@ layer holds:
   cell's lines simplified to 9.55 m and merged, with how many lines they stand for.
   A tile merges the few cell rows under it.
 
-Statement-level triggers with transition tables keep both current for every insert,
+- ``tile_overview_pyramid``: 0013's counts summed into coarser grids (64 cells per
+  side of a tile of zoom 10, 8, 6 and 4), so that a tile of any zoom reads at most
+  about 64 x 64 cells: a zoom-8 tile of a province reads its zoom-8 cells, not the
+  tens of thousands of 152 m cells under it. It follows ``tile_overview`` itself (a
+  trigger on that table adds each change of a count to the four cells above it),
+  so it needs no geometry and no second reading of the layers.
+
+Statement-level triggers with transition tables keep all three current for every insert,
 update, delete and truncate, whoever makes them, in the same transaction as the change
 and its ``layer_version`` bump. A changed polygon replaces its own row; a changed line
 re-merges the cells it left and entered (one zoom-12 tile of one layer: its cost
@@ -48,6 +55,9 @@ TABLES = {
     "power_line": ("merge", "power"),
 }
 API_ROLE = "dothi_api"
+# the pyramid's grids: (zoom of the tile a grid has 64 cells per side of, how many
+# 152 m cells of 0013's grid make one of its cells per side)
+PYRAMID = ((10, 4), (8, 16), (6, 64), (4, 256))
 # a quarter of a zoom-12 pixel (256 px tiles): finer than any overview zoom shows
 TOLERANCE = 9.554628535647032
 # the zoom-12 tile of a 0013 grid cell: 64 cells per side
@@ -206,6 +216,7 @@ def upgrade() -> None:
         END $$;
         """
     )
+    _pyramid()
     for name in ("tile_overview_shape", "tile_overview_line"):
         op.execute(f"GRANT SELECT ON {name} TO {API_ROLE}")
     for fn in (
@@ -236,6 +247,77 @@ def upgrade() -> None:
             )
 
 
+def _pyramid() -> None:
+    grids = ", ".join(f"({z}, {f})" for z, f in PYRAMID)
+    op.execute(
+        f"""
+        CREATE TABLE tile_overview_pyramid (
+            table_name text NOT NULL,
+            grid_zoom smallint NOT NULL,
+            cx integer NOT NULL,
+            cy integer NOT NULL,
+            category text NOT NULL DEFAULT '',
+            size_zoom smallint NOT NULL,
+            count bigint NOT NULL,
+            CONSTRAINT pk_tile_overview_pyramid
+                PRIMARY KEY (table_name, grid_zoom, cx, cy, category, size_zoom)
+        );
+        COMMENT ON TABLE tile_overview_pyramid IS
+            'Overview counts in coarser grids, kept by triggers on tile_overview';
+        CREATE INDEX ix_tile_overview_pyramid_spent ON tile_overview_pyramid
+            (table_name) WHERE count <= 0;
+
+        -- every change of a count in tile_overview, added to the cells above it
+        CREATE FUNCTION overview_pyramid_sync() RETURNS trigger
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+        DECLARE
+            cols text := 'table_name, cx, cy, category, size_zoom';
+            added text := 'SELECT ' || cols || ', count AS n FROM new_rows';
+            taken text := 'SELECT ' || cols || ', -count AS n FROM old_rows';
+        BEGIN
+            EXECUTE 'INSERT INTO tile_overview_pyramid AS p (table_name, grid_zoom, '
+                'cx, cy, category, size_zoom, count) SELECT d.table_name, g.z, '
+                'd.cx / g.f, d.cy / g.f, d.category, d.size_zoom, sum(d.n) FROM ('
+                || CASE TG_OP WHEN 'INSERT' THEN added WHEN 'DELETE' THEN taken
+                    ELSE added || ' UNION ALL ' || taken END
+                || ') d CROSS JOIN (VALUES {grids}) g(z, f) '
+                'GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(d.n) <> 0 '
+                'ON CONFLICT (table_name, grid_zoom, cx, cy, category, size_zoom) '
+                'DO UPDATE SET count = p.count + excluded.count';
+            DELETE FROM tile_overview_pyramid WHERE count <= 0;
+            RETURN NULL;
+        END $$;
+        REVOKE EXECUTE ON FUNCTION overview_pyramid_sync() FROM PUBLIC;
+        CREATE TRIGGER tile_overview_pyramid_ins AFTER INSERT ON tile_overview
+            REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
+            EXECUTE FUNCTION overview_pyramid_sync();
+        CREATE TRIGGER tile_overview_pyramid_upd AFTER UPDATE ON tile_overview
+            REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+            FOR EACH STATEMENT EXECUTE FUNCTION overview_pyramid_sync();
+        CREATE TRIGGER tile_overview_pyramid_del AFTER DELETE ON tile_overview
+            REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
+            EXECUTE FUNCTION overview_pyramid_sync();
+
+        INSERT INTO tile_overview_pyramid (table_name, grid_zoom, cx, cy, category,
+            size_zoom, count)
+        SELECT o.table_name, g.z, o.cx / g.f, o.cy / g.f, o.category, o.size_zoom,
+            sum(o.count)
+        FROM tile_overview o CROSS JOIN (VALUES {grids}) g(z, f)
+        GROUP BY 1, 2, 3, 4, 5, 6;
+
+        GRANT SELECT ON tile_overview_pyramid TO {API_ROLE};
+        -- cameras are never public: their cells follow the layer's read grant (0006)
+        ALTER TABLE tile_overview_pyramid ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY tile_overview_pyramid_owner ON tile_overview_pyramid
+            USING (current_user <> '{API_ROLE}');
+        CREATE POLICY tile_overview_pyramid_by_claims ON tile_overview_pyramid
+            FOR SELECT TO {API_ROLE} USING (table_name <> 'camera' OR string_to_array(
+            coalesce(current_setting('dothi.roles', true), ''), ',')
+            && ARRAY['ioc_operator', 'security_officer', 'admin']);
+        """
+    )
+
+
 def _triggers(table: str, sync: str, category: str) -> None:
     arg = f"'{category}'"
     op.execute(
@@ -260,6 +342,10 @@ def _triggers(table: str, sync: str, category: str) -> None:
 
 
 def downgrade() -> None:
+    for suffix in ("ins", "upd", "del"):
+        op.execute(f"DROP TRIGGER tile_overview_pyramid_{suffix} ON tile_overview")
+    op.execute("DROP FUNCTION overview_pyramid_sync()")
+    op.execute("DROP TABLE tile_overview_pyramid")
     for table in TABLES:
         for suffix in ("ins", "upd", "del", "trunc"):
             op.execute(f"DROP TRIGGER {table}_shape_{suffix} ON {table}")

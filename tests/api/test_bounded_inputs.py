@@ -27,7 +27,8 @@ from sqlalchemy.engine import make_url
 
 from api.app import create_app
 from gis.crs import DEFAULT_CRS_SRIDS, MAX_BOX_VERTICES, area_of_use, segment_length
-from gis.db import libpq_url, open_pool
+from gis.db.pool import open_pool
+from gis.db.urls import libpq_url
 from gis.query import SortKey, _scope, _tag, paging_key, parse_bbox, parse_crs
 from gis.settings import AuthSettings, DbSettings, LimitSettings, Settings
 from layers import CATALOGUE

@@ -32,8 +32,8 @@ from api.app import create_app
 from auth.accounts import add_user, set_password
 from auth.api_keys import create_api_key
 from auth.signin import verify_password
-from gis.db import libpq_url
-from gis.embedded import free_port
+from gis.db.embedded import free_port
+from gis.db.urls import libpq_url
 from gis.settings import LimitSettings, Settings
 from tests.conftest import served
 

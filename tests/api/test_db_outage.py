@@ -21,8 +21,9 @@ import pytest
 import uvicorn
 
 from api.app import create_app
-from gis.db import ensure_database, libpq_url, migrate
-from gis.embedded import EmbeddedCluster, free_port
+from gis.db.embedded import EmbeddedCluster, free_port
+from gis.db.migrate import migrate
+from gis.db.urls import ensure_database, libpq_url
 from migrations import MIGRATIONS_DIR
 from tests.api.principals import bearer, settings
 

@@ -15,7 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from gis.db import Claims, fetch_one, libpq_url, open_pool
+from gis.db.pool import Claims, fetch_one, open_pool
+from gis.db.urls import libpq_url
 from gis.settings import DbSettings, Settings
 from gis.sql.compiled import Compiled
 from tests.api.principals import bearer, settings

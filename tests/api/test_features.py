@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from pyproj import Transformer
 
-from gis.db import libpq_url
+from gis.db.urls import libpq_url
 
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -139,6 +139,21 @@ def test_datetime_interval_on_the_layer_time(client: Any, city_url: str) -> None
         params={"datetime": "2026-06-01T00:00:00Z/..", "limit": 1},
     )
     assert open_end.status_code == 200
+
+
+@pytest.mark.parametrize("collection", ["pois", "roads", "power_lines"])
+def test_datetime_on_a_layer_without_time_is_a_400(
+    client: Any, collection: str
+) -> None:
+    """It was a 500: the statement had no time to compare the interval with."""
+    r = client.get(
+        f"/collections/{collection}/items",
+        params={"datetime": "2026-01-01T00:00:00Z", "lang": "en"},
+    )
+    assert r.status_code == 400, r.text
+    body = r.json()
+    assert body["detail"] == f"datetime: {collection} has no time"
+    assert body["code"] == "InvalidParameterValue"
 
 
 def test_property_equals_and_properties_and_skip_geometry(client: Any) -> None:

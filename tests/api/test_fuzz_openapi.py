@@ -39,7 +39,7 @@ from api.app import create_app
 from api.openapi import build_openapi
 from auth.api_keys import create_api_key
 from gis.crs import CRS84
-from gis.db import libpq_url
+from gis.db.urls import libpq_url
 from gis.principal import ANONYMOUS, Principal
 from gis.settings import LimitSettings, Settings
 from tests.conftest import create_database, drop_database

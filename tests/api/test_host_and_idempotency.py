@@ -24,7 +24,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from gis.db import libpq_url
+from gis.db.urls import libpq_url
 from gis.settings import ApiSettings, LimitSettings, Settings
 from tests.api.principals import bearer
 from tests.api.principals import settings as signed_in_settings

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from owslib.ogcapi.features import Features
 
-from gis.db import libpq_url
+from gis.db.urls import libpq_url
 from layers import CATALOGUE
 
 

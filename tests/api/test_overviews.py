@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from gis.db import libpq_url
+from gis.db.urls import libpq_url
 from layers import CATALOGUE
 from tests.api import principals
 from tests.api.test_tiles import _centre, _mvt_layers
@@ -296,6 +296,30 @@ def test_polygon_edits_show_in_the_generalised_overview(
     assert seen(8) == (0, 1)
 
 
+PYRAMID_DIFF = """
+    SELECT count(*) FROM (
+        (SELECT table_name, g.z, cx / g.f, cy / g.f, category, size_zoom, sum(count)
+         FROM tile_overview CROSS JOIN (VALUES (10, 4), (8, 16), (6, 64), (4, 256))
+         g(z, f) GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(count) > 0
+         EXCEPT
+         SELECT table_name, grid_zoom, cx, cy, category, size_zoom, count
+         FROM tile_overview_pyramid)
+        UNION ALL
+        (SELECT table_name, grid_zoom, cx, cy, category, size_zoom, count
+         FROM tile_overview_pyramid
+         EXCEPT
+         SELECT table_name, g.z, cx / g.f, cy / g.f, category, size_zoom, sum(count)
+         FROM tile_overview CROSS JOIN (VALUES (10, 4), (8, 16), (6, 64), (4, 256))
+         g(z, f) GROUP BY 1, 2, 3, 4, 5, 6)) d
+"""
+
+
+def test_the_pyramid_sums_the_grid(city_url: str) -> None:
+    """Every cell of every coarser grid holds the sum of the 152 m cells under it."""
+    assert _count(city_url, "SELECT count(*) FROM tile_overview_pyramid") > 0
+    assert _count(city_url, PYRAMID_DIFF) == 0
+
+
 def test_migration_lists_the_catalogue_overviews() -> None:
     import importlib
 
@@ -336,7 +360,7 @@ def test_edits_show_at_every_overview_zoom(edited: tuple[TestClient, str]) -> No
             "FROM generate_series(1, 5)",
             a,
         )
-    for z in (4, 8, 12):
+    for z in (2, 4, 6, 8, 10, 12, 14):  # every grid of the pyramid, and 0013's
         assert _tree_count_at(c, *a, z) == 5
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         conn.execute(
@@ -354,6 +378,8 @@ def test_edits_show_at_every_overview_zoom(edited: tuple[TestClient, str]) -> No
         ).fetchone()
     assert left == (0,)
     assert _tree_count_at(c, *a, 10) == 0
+    # the pyramid followed every step, the truncate included
+    assert _count(url, PYRAMID_DIFF) == 0
 
 
 def test_the_api_role_cannot_write_the_overview(db_url: str) -> None:

@@ -27,8 +27,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from gis.db import libpq_url
-from gis.embedded import EmbeddedCluster
+from gis.db.embedded import EmbeddedCluster
+from gis.db.urls import libpq_url
 from gis.layer import VectorLayer
 from gis.principal import PUBLIC, ROLES
 from layers import CATALOGUE

@@ -18,7 +18,7 @@ from jwt.algorithms import RSAAlgorithm
 from api.app import create_app
 from auth.accounts import add_user
 from auth.api_keys import create_api_key, revoke_api_key
-from gis.db import libpq_url
+from gis.db.urls import libpq_url
 from gis.settings import AuthSettings, Settings
 
 ISSUER = "https://sso.lamdong.example/realms/ioc"

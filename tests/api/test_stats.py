@@ -22,7 +22,7 @@ import httpx
 import psycopg
 import pytest
 
-from gis.db import libpq_url
+from gis.db.urls import libpq_url
 from gis.settings import LimitSettings, Settings
 from tests.conftest import create_database, drop_database, served
 

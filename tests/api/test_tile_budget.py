@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from gis.db import libpq_url
+from gis.db.urls import libpq_url
 from gis.sql.tiles import TILE_BUDGET
 from tests.api import principals
 from tests.api.test_tiles import _mvt_layers

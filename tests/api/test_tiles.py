@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from pyproj import Transformer
 
 from api.app import create_app
-from gis.db import libpq_url
+from gis.db.urls import libpq_url
 from gis.settings import Settings
 from tests.api import principals
 
@@ -260,7 +260,7 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
     import socket
     import time
 
-    from gis.embedded import free_port
+    from gis.db.embedded import free_port
 
     server = shutil.which("redis-server")
     if server is None:
@@ -331,7 +331,7 @@ def test_redis_cache_is_shared_and_follows_edits(
 
 
 def test_an_unreachable_redis_is_a_miss_not_an_error(db_url: str) -> None:
-    from gis.embedded import free_port
+    from gis.db.embedded import free_port
     from gis.settings import TileSettings
 
     settings = Settings(

@@ -47,7 +47,8 @@ from auth.errors import AuthenticationError, TooManySignInsError
 from auth.jwt import JwtVerifier, KeysUnavailableError, parse_jwks
 from auth.passwords import check_password
 from auth.signin import account_is_current, verify_password
-from gis.db import alembic_config, libpq_url
+from gis.db.migrate import alembic_config
+from gis.db.urls import libpq_url
 from gis.errors import ConflictError, InvalidParameterError, NotFoundError
 from gis.principal import ANONYMOUS, ROLES, Principal, make_principal
 from gis.secret_policy import check_secret

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from gis.embedded import EmbeddedCluster, free_port
+from gis.db.embedded import EmbeddedCluster, free_port
 
 
 def _env() -> dict[str, str]:

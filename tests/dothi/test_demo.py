@@ -16,7 +16,7 @@ import pytest
 from psycopg import sql
 
 from dothi.demo import CITY_TABLES, DemoReport, build_demo, is_empty
-from gis.db import libpq_url
+from gis.db.urls import libpq_url
 from tests.conftest import create_database, drop_database, shared_data
 
 SCALE = 0.05

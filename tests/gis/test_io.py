@@ -18,7 +18,7 @@ import pytest
 import shapely
 from pyproj import Transformer
 
-from gis.db import libpq_url
+from gis.db.urls import libpq_url
 from gis.errors import ImportRejectedError
 from gis.io import ImportReport, RejectedRow, import_file
 from layers import CATALOGUE

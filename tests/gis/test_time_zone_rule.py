@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from gis.columns import CITY_TZ, as_instant
-from gis.db import libpq_url
+from gis.db.urls import libpq_url
 from gis.io import import_file
 from layers import CATALOGUE
 from tests.api.principals import bearer, settings

@@ -31,7 +31,7 @@ import psycopg
 import pytest
 from PIL import Image
 
-from gis.embedded import free_port
+from gis.db.embedded import free_port
 from tests.api.test_interop import _feature_count
 
 WMQ = morecantile.tms.get("WebMercatorQuad")

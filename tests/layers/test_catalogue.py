@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 import layers
-from gis.db import libpq_url
+from gis.db.urls import libpq_url
 from gis.layer import VectorLayer
 from layers import CATALOGUE, LAYERS, STYLES_DIR
 

@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from gis.db import libpq_url
+from gis.db.urls import libpq_url
 from layers import CATALOGUE
 from migrations import MIGRATIONS_DIR
 

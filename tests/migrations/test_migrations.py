@@ -7,7 +7,8 @@ from alembic import command
 from alembic.util.exc import CommandError
 
 from gis.crs import VN2000_SRIDS
-from gis.db import alembic_config, libpq_url
+from gis.db.migrate import alembic_config
+from gis.db.urls import libpq_url
 from migrations import MIGRATIONS_DIR
 from tests.conftest import create_database, drop_database
 

@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from gis.db import libpq_url
+from gis.db.urls import libpq_url
 from tests.conftest import create_database, drop_database
 from tests.gis.cql2.support import load, table_rows
 

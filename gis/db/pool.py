@@ -1,68 +1,35 @@
-"""Database access: URLs, the async engine, migrations and database creation."""
+"""The application's connection pool, the claims a request runs under, and
+``fetch_one``, the one way statements reach PostgreSQL (metered per request)."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 import psycopg
-from psycopg import AsyncConnection, sql
+from psycopg import AsyncConnection, pq, sql
 from psycopg.abc import Buffer
 from psycopg.adapt import Loader
-from psycopg.rows import namedtuple_row
+from psycopg.rows import RowFactory, RowMaker, namedtuple_row, no_result
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
-from sqlalchemy.engine import make_url
 
+from gis.db.statements import Bound
+from gis.db.urls import libpq_url, redact
 from gis.settings import Settings
 from gis.sql.compiled import Compiled
 
+if TYPE_CHECKING:  # the type psycopg's row factories take; not exported
+    from psycopg._cursor_base import BaseCursor
 
-def sqlalchemy_url(url: str) -> str:
-    """``url`` with the psycopg 3 driver (async and sync use the same dialect).
-
-    Examples
-    --------
-    >>> sqlalchemy_url("postgresql://u@h/db")
-    'postgresql+psycopg://u@h/db'
-    """
-    u = make_url(url)
-    return u.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-
-
-def libpq_url(url: str) -> str:
-    """``url`` as libpq understands it (no SQLAlchemy driver suffix)."""
-    u = make_url(url)
-    return u.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def with_database(url: str, database: str) -> str:
-    """``url`` pointing at another database of the same server."""
-    return make_url(url).set(database=database).render_as_string(hide_password=False)
-
-
-def redact(url: str) -> str:
-    """``url`` with its password hidden, for logs and messages."""
-    return make_url(url).render_as_string(hide_password=True)
-
-
-def ensure_database(server_url: str, name: str) -> str:
-    """Create database ``name`` on the server when absent; return its URL."""
-    with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
-        exists = conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
-        ).fetchone()
-        if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return with_database(server_url, name)
-
+Row = TypeVar("Row")
 
 log = logging.getLogger("dothi.db")
 
@@ -263,22 +230,58 @@ SET_CLAIMS = (
 )
 
 
+@overload
 async def fetch_one(
     pool: AsyncConnectionPool,
-    compiled: Compiled,
+    statement: Bound[Row],
+    *,
+    claims: Claims | None = None,
+) -> Row | None: ...
+
+
+@overload
+async def fetch_one(
+    pool: AsyncConnectionPool,
+    statement: Compiled,
     params: dict[str, Any],
     *,
     text_as_bytes: bool = False,
     claims: Claims | None = None,
-) -> Any:
-    """Run a compiled statement with ``params``; its first row (named tuple) or None.
+) -> Any: ...
 
-    With ``text_as_bytes``, text columns arrive as bytes: a megabyte of GeoJSON is
-    then neither decoded nor re-encoded on its way through Python. With ``claims``
-    (an authenticated principal's) the statement runs in a transaction that sets
-    them for the row-level security policies, the audit trail and the timeout;
-    without, in autocommit: one round trip, and restricted tables show no rows.
+
+async def fetch_one(
+    pool: AsyncConnectionPool,
+    statement: Bound[Any] | Compiled,
+    params: dict[str, Any] | None = None,
+    *,
+    text_as_bytes: bool = False,
+    claims: Claims | None = None,
+) -> Any:
+    """Run a statement; its first row, or None.
+
+    A :class:`~gis.db.statements.Bound` statement (``STATEMENTS.bind``) brings its
+    values and its row type, and its row comes back as that type; a ``Compiled``
+    one takes ``params`` and its row is a named tuple.
+
+    With ``text_as_bytes`` (a bound statement's own), text columns arrive as bytes:
+    a megabyte of GeoJSON is then neither decoded nor re-encoded on its way through
+    Python. With ``claims`` (an authenticated principal's) the statement runs in a
+    transaction that sets them for the row-level security policies, the audit trail
+    and the timeout; without, in autocommit: one round trip, and restricted tables
+    show no rows.
     """
+    if isinstance(statement, Bound):
+        run = _Run(
+            statement.sql,
+            statement.params,
+            typed_row(statement.row),
+            statement.text_as_bytes,
+        )
+    else:
+        run = _Run(
+            statement.sql, statement.values(params or {}), namedtuple_row, text_as_bytes
+        )
     if claims is None and isinstance(pool, Pool):
         try:
             async with asyncio.timeout(pool.wait_s):
@@ -288,31 +291,70 @@ async def fetch_one(
                 f"no anonymous share of the pool free in {pool.wait_s:g} s"
             ) from None
         try:
-            return await _fetch_one(pool, compiled, params, text_as_bytes, claims)
+            return await _fetch_one(pool, run, claims)
         finally:
             pool.anonymous.release()
-    return await _fetch_one(pool, compiled, params, text_as_bytes, claims)
+    return await _fetch_one(pool, run, claims)
+
+
+def typed_row(row: type[Row]) -> RowFactory[Row]:
+    """Rows as ``row``, a named tuple whose fields name the statement's columns.
+
+    When the columns are its first fields in order (the usual case) a row is made by
+    position, as cheap as psycopg's own named tuples; otherwise by name, missing
+    columns keeping their defaults. A column ``row`` has no field for fails the
+    fetch (``TypeError``): the statement and its row type disagree.
+    """
+
+    def factory(cursor: BaseCursor[Any, Any]) -> RowMaker[Row]:
+        res = cursor.pgresult
+        if res is None or res.status != pq.ExecStatus.TUPLES_OK:
+            return no_result
+        names = tuple(res.fname(i) or b"" for i in range(res.nfields))
+        maker: RowMaker[Row] = _row_maker(cast(Hashable, row), names)
+        return maker
+
+    return factory
+
+
+@functools.lru_cache(512)
+def _row_maker(row: Any, names: tuple[bytes, ...]) -> RowMaker[Any]:
+    # column names are the statements' own ASCII labels, in any client encoding
+    columns = tuple(name.decode() for name in names)
+    fields: tuple[str, ...] = row._fields
+    if columns == fields:
+        make: RowMaker[Any] = row._make
+        return make
+    if columns == fields[: len(columns)]:
+        return lambda values: row(*values)
+    return lambda values: row(**dict(zip(columns, values, strict=True)))
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """What ``_fetch_one`` sends and how it reads the row back."""
+
+    sql: str
+    params: dict[str, Any]
+    row_factory: RowFactory[Any]
+    text_as_bytes: bool
 
 
 async def _fetch_one(
-    pool: AsyncConnectionPool,
-    compiled: Compiled,
-    params: dict[str, Any],
-    text_as_bytes: bool,
-    claims: Claims | None,
+    pool: AsyncConnectionPool, run: _Run, claims: Claims | None
 ) -> Any:
     async with pool.connection() as conn:
         started = time.perf_counter()  # after the pool: waiting is not the cost
         try:
-            cursor = conn.cursor()
-            if text_as_bytes:
+            cursor = conn.cursor(row_factory=run.row_factory)
+            if run.text_as_bytes:
                 cursor.adapters.register_loader("text", _TextAsBytes)
             if claims is None:
-                await cursor.execute(compiled.sql, compiled.values(params))
+                await cursor.execute(run.sql, run.params)
                 return await cursor.fetchone()
             async with conn.transaction():
                 await cursor.execute(SET_CLAIMS, claims.settings())
-                await cursor.execute(compiled.sql, compiled.values(params))
+                await cursor.execute(run.sql, run.params)
                 return await cursor.fetchone()
         finally:
             meter = _METER.get()
@@ -349,20 +391,3 @@ def metered() -> Iterator[Meter]:
         yield meter
     finally:
         _METER.reset(token)
-
-
-def alembic_config(url: str, script_location: Path) -> object:
-    """An Alembic ``Config`` for ``url`` with the migrations at ``script_location``."""
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(script_location))
-    cfg.attributes["url"] = sqlalchemy_url(url)
-    return cfg
-
-
-def migrate(url: str, script_location: Path, revision: str = "head") -> None:
-    """Upgrade the database at ``url`` to ``revision``."""
-    from alembic import command
-
-    command.upgrade(alembic_config(url, script_location), revision)  # type: ignore[arg-type]

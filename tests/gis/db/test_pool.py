@@ -8,7 +8,7 @@ import time
 import pytest
 from psycopg_pool import PoolTimeout
 
-from gis.db import Claims, fetch_one, open_pool
+from gis.db.pool import Claims, fetch_one, open_pool
 from gis.settings import DbSettings, Settings
 from gis.sql.compiled import Compiled
 

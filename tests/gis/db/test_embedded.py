@@ -13,8 +13,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from gis.db import libpq_url
-from gis.embedded import EmbeddedCluster
+from gis.db.embedded import EmbeddedCluster
+from gis.db.urls import libpq_url
 from gis.errors import EmbeddedClusterError
 
 
@@ -56,7 +56,7 @@ def test_missing_postgresql_names_the_package(
 ) -> None:
     monkeypatch.setenv("DOTHI_PG_BINDIR", str(tmp_path / "nothing"))
     monkeypatch.setenv("PATH", str(tmp_path))
-    import gis.embedded as embedded
+    import gis.db.embedded as embedded
 
     monkeypatch.setattr(embedded.Path, "glob", lambda *_: iter(()))
     with pytest.raises(EmbeddedClusterError, match="apt-get install postgresql-15"):
@@ -66,7 +66,7 @@ def test_missing_postgresql_names_the_package(
 def test_missing_postgis_names_the_package(tmp_path: Path) -> None:
     fake = tmp_path / "usr" / "lib" / "postgresql" / "99" / "bin"
     fake.mkdir(parents=True)
-    from gis.embedded import check_postgis
+    from gis.db.embedded import check_postgis
 
     with pytest.raises(EmbeddedClusterError, match="postgresql-99-postgis-3"):
         check_postgis(fake)
@@ -102,7 +102,7 @@ def test_a_cluster_left_by_a_crashed_dothi_is_adopted_and_stopped(
     # a dothi that started the cluster, then died without stopping it (kill -9)
     crashed = subprocess.run(
         [sys.executable, "-c", "import os, signal, sys; from pathlib import Path; "
-         "from gis.embedded import EmbeddedCluster; "
+         "from gis.db.embedded import EmbeddedCluster; "
          "EmbeddedCluster(Path(sys.argv[1])).start(); os.kill(os.getpid(), signal.SIGKILL)",
          str(data)],
         capture_output=True, text=True, timeout=120, check=False,
