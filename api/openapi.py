@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Float, Integer, Numeric, SmallInteger, Text
-from sqlalchemy import String as Varchar
+from sqlalchemy import Column
 
 from api.negotiation import FEATURE_BODY_MEDIA, MEDIA, PATCH_BODY_MEDIA
 from api.params import DOCUMENT, FEATURE, ITEMS, DocContext, components, openapi_param
+from gis.columns import column_kind, int_bits
 from gis.crs import crs_uris
 from gis.edits import MAX_TEXT_CHARS, VIETNAM_LONLAT, writable_columns
 from gis.idempotency import MAX_KEY_CHARS
@@ -135,19 +135,19 @@ SCHEMA_ROUTES = (
 
 def _value_schema(column: Column[Any]) -> dict[str, Any]:
     """What ``gis.edits.check_value`` takes for ``column``: its JSON type (the same
-    mapping as /schema), its range, and null where the column allows it."""
-    kind = column.type
-    out = type_schema(kind)
-    if isinstance(kind, Integer):
-        bits = 64 if isinstance(kind, BigInteger) else 32
-        bits = 16 if isinstance(kind, SmallInteger) else bits
+    mapping as /schema), its range, and null where the column allows it; the type
+    read as ``gis.columns`` reads it for every path."""
+    out = type_schema(column.type)
+    typed = column_kind(column.type)
+    kind, mag = typed if typed is not None else (None, None)
+    if kind == "int":
+        bits = int_bits(column.type)
         out |= {"minimum": -(2 ** (bits - 1)), "maximum": 2 ** (bits - 1) - 1}
-    elif isinstance(kind, Numeric) and not isinstance(kind, Float):
-        if kind.precision is not None:
-            limit = 10 ** (kind.precision - (kind.scale or 0))
-            out |= {"minimum": -limit, "maximum": limit}
-            out |= {"exclusiveMinimum": True, "exclusiveMaximum": True}
-    elif isinstance(kind, Varchar | Text):
+    elif kind == "num" and mag is not None and getattr(column.type, "precision", None):
+        limit = 10 ** int(mag.hi)  # digits before the point
+        out |= {"minimum": -limit, "maximum": limit}
+        out |= {"exclusiveMinimum": True, "exclusiveMaximum": True}
+    elif kind == "text":
         out |= {"maxLength": MAX_TEXT_CHARS, "pattern": "^[^\\x00]*$"}  # no NUL
     if column.nullable:
         out["nullable"] = True

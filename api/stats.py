@@ -32,7 +32,7 @@ from api.deps import claims_of
 from api.state import app_state
 from gis.db.pool import Claims, fetch_one, unavailable
 from gis.layer import VectorLayer
-from gis.sql.catalog import build_stats_read, build_stats_refresh
+from gis.sql.catalog import StatsRow, build_stats_read, build_stats_refresh
 
 log = logging.getLogger("dothi.stats")
 T = TypeVar("T")
@@ -63,10 +63,16 @@ class LayerStats:
         )
 
 
-def _stats_of(layer: VectorLayer, row: Any, read_at: float) -> LayerStats:
+def _stats_of(layer: VectorLayer, row: StatsRow | None, read_at: float) -> LayerStats:
     if row is None:
         return LayerStats(None, None, 0.0, None, None, read_at, read_at)
-    bbox = (row.west, row.south, row.east, row.north) if row.west is not None else None
+    w, s, e, n = row.west, row.south, row.east, row.north
+    # all four or none: a layer without an extent has none
+    bbox = (
+        (w, s, e, n)
+        if w is not None and s is not None and e is not None and n is not None
+        else None
+    )
     interval = (row.tmin, row.tmax) if layer.time and row.version is not None else None
     due = read_at + float(row.due_in_s or 0.0)
     return LayerStats(
@@ -104,7 +110,7 @@ class StatsStore:
 
     async def _read(self, layer: VectorLayer, claims: Claims | None) -> LayerStats:
         started = time.monotonic()
-        row = await fetch_one(self._pool, build_stats_read(layer), {}, claims=claims)
+        row = await fetch_one(self._pool, build_stats_read(layer), claims=claims)
         stats = _stats_of(layer, row, started)
         self._last[layer.id] = stats
         return stats

@@ -16,7 +16,7 @@ import datetime as dt
 import decimal
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import orjson
 import shapely
@@ -326,12 +326,26 @@ def ward_check(edit: FeatureEdit) -> Select[Any] | None:
         return None
     a = ADMIN_UNIT.c
     return select(
-        exists().where(
+        exists()
+        .where(
             a.code == bindparam("ward", code, type_=Text),
             a.level == literal_column("'commune'"),
             or_(a.valid_to.is_(None), a.valid_to >= func.current_date()),
         )
+        .label("is_ward")
     )
+
+
+class WardRow(NamedTuple):
+    """The row of ``ward_check``."""
+
+    is_ward: bool
+
+
+class IdRow(NamedTuple):
+    """The row of a write (``RETURNING id``) or of a look-up of one feature's id."""
+
+    id: int
 
 
 def unknown_ward(code: str) -> InvalidParameterError:

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import psycopg
 from fastapi import APIRouter, Path, Request, Response
 from psycopg import errors as pg_errors
+from sqlalchemy.sql.elements import ClauseElement
 
 from api.caching import NO_STORE
 from api.deps import (
@@ -32,9 +33,12 @@ from api.state import app_state
 from auth.errors import AuthenticationError
 from gis.crs import CRS84, parse_crs
 from gis.db.pool import fetch_one
+from gis.db.statements import Bound, Row
 from gis.edits import (
     FeatureEdit,
+    IdRow,
     Operation,
+    WardRow,
     delete_statement,
     insert_statement,
     parse_feature,
@@ -87,8 +91,8 @@ async def _body(request: Request, media: tuple[str, ...], layer: VectorLayer,
         roles=principal.roles,
     )
     if (check := ward_check(edit)) is not None:  # a ward the city has (400)
-        found = await fetch_one(app_state(request).pool, compile_statement(check), {})
-        if not (found and found[0]):
+        found = await fetch_one(app_state(request).pool, _bound(check, WardRow))
+        if not (found and found.is_ward):
             raise unknown_ward(edit.values["ward_code"])
     return edit
 
@@ -107,18 +111,21 @@ def _check_wards(principal: Principal, layer: VectorLayer, edit: FeatureEdit,
         )
 
 
+def _bound(stmt: ClauseElement, row: type[Row]) -> Bound[Row]:
+    """A statement built for one request (its values in it), with its row type."""
+    compiled = compile_statement(stmt)
+    return Bound(compiled.sql, compiled.constants, row)
+
+
 async def _execute(request: Request, layer: VectorLayer, stmt: Any) -> int | None:
     """Run one write under the claims; the new or touched id, or None."""
     try:
         row = await fetch_one(
-            app_state(request).pool,
-            compile_statement(stmt),
-            {},
-            claims=claims_of(request),
+            app_state(request).pool, _bound(stmt, IdRow), claims=claims_of(request)
         )
     except psycopg.Error as exc:
         raise _write_error(layer, exc, deleting=stmt.is_delete) from None
-    return None if row is None else int(row[0])
+    return None if row is None else int(row.id)
 
 
 def _write_error(
@@ -176,10 +183,7 @@ async def _absent_or_forbidden(
     table = layer.table
     exists = table.select().with_only_columns(table.c.id).where(table.c.id == fid)
     row = await fetch_one(
-        app_state(request).pool,
-        compile_statement(exists),
-        {},
-        claims=claims_of(request),
+        app_state(request).pool, _bound(exists, IdRow), claims=claims_of(request)
     )
     if row is None:
         return NotFoundError(f"no feature {fid} in {layer.id}")

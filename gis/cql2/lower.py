@@ -103,7 +103,15 @@ class _Time:
 
 
 class Lowerer:
-    """Checks an AST against a layer and lowers it to ``ir``; collects the params."""
+    """Checks an AST against a layer and lowers it to ``ir``; collects the params.
+
+    One class on purpose, though long: every operator's lowering reads the same
+    per-filter state (the layer, the fields the caller may see, the filter CRS,
+    the parameters gathered so far) and calls back into ``lower`` for its operands.
+    The pieces that need none of it live beside it (``literals``, ``geometry``,
+    ``guards``, ``vocabulary``); splitting the rest into mixins would only spread
+    one recursive walk over several files.
+    """
 
     def __init__(
         self,

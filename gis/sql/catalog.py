@@ -7,6 +7,10 @@ one primary-key look-up; the refresh is the only statement that scans the table.
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import NamedTuple
+
+from gis.db.statements import Bound
 from gis.layer import VectorLayer
 from gis.sql.compiled import Compiled
 
@@ -29,7 +33,22 @@ _READ = (
 )
 
 
-def build_stats_read(layer: VectorLayer) -> Compiled:
+class StatsRow(NamedTuple):
+    """The row of ``build_stats_read``."""
+
+    west: float | None
+    south: float | None
+    east: float | None
+    north: float | None
+    tmin: dt.datetime | dt.date | None
+    tmax: dt.datetime | dt.date | None
+    est_rows: float | None
+    version: int | None
+    current: int | None
+    due_in_s: float | None
+
+
+def build_stats_read(layer: VectorLayer) -> Bound[StatsRow]:
     """One row: the stored statistics of ``layer`` and whether they lag its data.
 
     Columns ``west, south, east, north`` (CRS84, None without an extent), ``tmin, tmax``,
@@ -38,7 +57,9 @@ def build_stats_read(layer: VectorLayer) -> Compiled:
     data version the values are of, None when never computed), ``current`` (the
     table's data version now) and ``due_in_s`` (seconds until a refresh may run).
     """
-    return Compiled(_READ, {"table": layer.table.name, "spacing": REFRESH_SPACING})
+    return Bound(
+        _READ, {"table": layer.table.name, "spacing": REFRESH_SPACING}, StatsRow
+    )
 
 
 def build_stats_refresh(layer: VectorLayer) -> Compiled:
