@@ -29,6 +29,7 @@ from api.routers import (
     edits,
     features,
     maps,
+    planning,
     schemas,
     styles,
     tiles,
@@ -144,6 +145,7 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
     app.include_router(tiles.router)
     app.include_router(styles.router)
     app.include_router(maps.router)
+    app.include_router(planning.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

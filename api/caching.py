@@ -10,19 +10,23 @@ answer to another.
 
 Entity tags are made from what decides a representation (the data version that a
 trigger bumps on every edit, and the request), never from the body: the tag is exact
-without hashing megabytes of GeoJSON or tiles on every request.
+without hashing megabytes of GeoJSON or tiles on every request. One feature's tag
+starts with its row's version (``feature_tag``), which ``If-Match`` names to make a
+write conditional (``if_match``; checked in the write's own statement, ``gis.edits``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from email.utils import format_datetime
-from typing import Final
+from typing import Final, Literal
 
 from fastapi import Request, Response
 
+from api.negotiation import language
 from gis.layer import VectorLayer
 from gis.principal import Principal
 
@@ -60,6 +64,70 @@ def request_tag(
             )
         )
     )
+
+
+def feature_tag(
+    request: Request,
+    principal: Principal,
+    fmt: str,
+    row_version: int,
+    *,
+    query: str | None = None,
+) -> str:
+    """The strong ETag of one feature as ``request`` (with ``query`` instead of its
+    own, when given) gets it: ``"<row version>-<digest>"``.
+
+    The row version (``gis.sql.features.row_version``) is what ``If-Match`` checks;
+    the digest of what else decides the representation (format, path, query,
+    language, what the caller may see) keeps two representations of one version
+    apart, as a strong tag must be (RFC 9110, 8.8.1).
+    """
+    variant = "|".join(
+        (
+            fmt,
+            request.url.path,
+            str(request.url.query) if query is None else query,
+            language(request),
+            ",".join(sorted(principal.roles)),
+            ",".join(sorted(principal.ward_codes)),
+        )
+    )
+    digest = hashlib.blake2b(variant.encode(), digest_size=8).hexdigest()
+    return f'"{row_version}-{digest}"'
+
+
+# an entity tag (RFC 9110, 8.8.3), weak or strong, then a comma or the end
+_ENTITY_TAG = re.compile(r'\s*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*(?:,|$)')
+_FEATURE_TAG = re.compile(r"([0-9]{1,10})-[0-9a-f]{16}")
+_MAX_ROW_VERSION = 2**32 - 1  # xmin is a 32-bit transaction id
+
+
+def if_match(request: Request) -> frozenset[int] | Literal["exists"] | None:
+    """The ``If-Match`` of a write: None when not sent, "exists" for ``*``, else the
+    row versions of the feature tags it lists (``feature_tag``).
+
+    Only strong tags match (RFC 9110, 13.1.1); a weak tag, a tag this server never
+    gives or a malformed header names no version, so the write is refused (412).
+    """
+    sent = request.headers.getlist("if-match")
+    if not sent:
+        return None
+    value = ", ".join(sent).strip()
+    if value == "*":
+        return "exists"
+    versions: set[int] = set()
+    at = 0
+    while at < len(value):
+        tag = _ENTITY_TAG.match(value, at)
+        if tag is None or tag.end() == at:
+            return frozenset()  # not a list of entity tags: matches nothing
+        at = tag.end()
+        feature = _FEATURE_TAG.fullmatch(tag.group(2))
+        if tag.group(1) is None and feature is not None:
+            version = int(feature.group(1))
+            if version <= _MAX_ROW_VERSION:
+                versions.add(version)
+    return frozenset(versions)
 
 
 def shareable(principal: Principal, layers: Iterable[VectorLayer]) -> bool:

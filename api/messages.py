@@ -292,6 +292,18 @@ MESSAGES: dict[str, str] = {
         "đối tượng {id} của lớp dữ liệu {layer} nằm ngoài phạm vi bạn được sửa",
     "other records refer to this feature of {layer}":
         "có bản ghi khác tham chiếu đến đối tượng này của lớp dữ liệu {layer}",
+    "If-Match: feature {id} of {layer} was changed after that version; read it again "
+    "and send its new ETag":
+        "If-Match: đối tượng {id} của lớp dữ liệu {layer} đã bị thay đổi sau phiên bản "
+        "đó; hãy đọc lại và gửi ETag mới của nó",
+    "If-Match: not an ETag of a feature (send the ETag its GET answered, or *)":
+        "If-Match: không phải ETag của một đối tượng (hãy gửi ETag mà yêu cầu GET đối "
+        "tượng đã trả về, hoặc *)",
+    "feature {id} of {layer}: another write changed what this one sets while it "
+    "waited; read it again and resend (with If-Match to be sure)":
+        "đối tượng {id} của lớp dữ liệu {layer}: một thao tác ghi khác đã thay đổi "
+        "chính các giá trị này trong lúc thao tác này chờ; hãy đọc lại rồi gửi lại "
+        "(kèm If-Match cho chắc chắn)",
     # "{where}" is "<column>: " or nothing
     "{where}not a value of its code list": "{where}không phải là giá trị trong danh mục mã",
     "{where}another feature already has this value":
@@ -309,6 +321,14 @@ MESSAGES: dict[str, str] = {
     "request":
         "Idempotency-Key này đã được dùng cho một yêu cầu khác; hãy dùng khóa mới cho "
         "yêu cầu mới",
+    # --- planning information (api/routers/planning.py) -----------------------------
+    "body: expected a GeoJSON Polygon or MultiPolygon, or a Feature of one":
+        "body: cần một Polygon hoặc MultiPolygon GeoJSON, hoặc một Feature chứa nó",
+    "sign in to ask for the planning of a drawn polygon":
+        "hãy đăng nhập để tra cứu quy hoạch của một đa giác tự vẽ",
+    "send the polygon as {~media}": "hãy gửi đa giác dưới dạng {media}",
+    "geometry: PostGIS could not overlay it on the planning zones":
+        "geometry: PostGIS không chồng xếp được đa giác này lên các khu quy hoạch",
     # --- authentication and accounts (api/security.py, auth/, gis/principal.py) -----
     "credentials in the query string are refused: send them in the Authorization "
     "header":

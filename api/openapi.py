@@ -17,7 +17,16 @@ from typing import Any
 from sqlalchemy import Column
 
 from api.negotiation import FEATURE_BODY_MEDIA, MEDIA, PATCH_BODY_MEDIA
-from api.params import DOCUMENT, FEATURE, ITEMS, DocContext, components, openapi_param
+from api.params import (
+    DOCUMENT,
+    DRAWN_PLANNING,
+    FEATURE,
+    ITEMS,
+    PLANNING,
+    DocContext,
+    components,
+    openapi_param,
+)
 from gis.columns import column_kind, int_bits
 from gis.crs import crs_uris
 from gis.edits import MAX_TEXT_CHARS, VIETNAM_LONLAT, writable_columns
@@ -254,6 +263,23 @@ IDEMPOTENCY_KEY = {
 }
 
 
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": "Apply the change only to the version of the feature this ETag "
+    "(from its GET, or from the 204 of the last change) names, else 412 and nothing "
+    "changes; * only asks that the feature exists",
+    "schema": {"type": "string"},
+}
+ETAG_HEADER = {
+    "ETag": {
+        "description": "The feature's new ETag, as its GET answers it",
+        "schema": {"type": "string"},
+    }
+}
+
+
 def _add_writes(
     paths: dict[str, Any], layer: VectorLayer, principal: Principal
 ) -> None:
@@ -275,7 +301,12 @@ def _add_writes(
     refused |= {"413": PROBLEM, "415": PROBLEM}
     fid = FEATURE_ID
     feature_body = body(access.creators, FEATURE_BODY_MEDIA, patch=False)
-    done = {"204": {"description": "Done"}, **refused}
+    # If-Match naming no current version of the feature
+    done = {
+        "204": {"description": "Done", "headers": ETAG_HEADER},
+        **refused,
+        "412": PROBLEM,
+    }
     if layer.access.can_create(principal):
         paths[f"/collections/{cid}/items"]["post"] = {
             "operationId": f"createFeature_{cid}",
@@ -306,7 +337,7 @@ def _add_writes(
                 "operationId": f"{op}_{cid}",
                 "tags": [cid],
                 "summary": f"{layer.title.en} — {summary}",
-                "parameters": [fid, content_crs],
+                "parameters": [fid, content_crs, IF_MATCH],
                 "requestBody": request_body,
                 "responses": done,
             }
@@ -314,15 +345,69 @@ def _add_writes(
             "operationId": f"deleteFeature_{cid}",
             "tags": [cid],
             "summary": f"{layer.title.en} — delete a feature",
-            "parameters": [fid],
+            "parameters": [fid, IF_MATCH],
             "responses": {
                 "204": {"description": "Done"},
                 **REFUSED,
                 "403": PROBLEM,
                 "404": PROBLEM,
                 "409": PROBLEM,
+                "412": PROBLEM,
             },
         }
+
+
+def _planning_paths(principal: Principal, ctx: DocContext) -> dict[str, Any]:
+    """A parcel's planning information (``api.routers.planning``) where the caller
+    may read parcels and zones; a drawn polygon's for a signed-in caller only."""
+    parcels, zones = CATALOGUE["land_parcels"], CATALOGUE["planning_zones"]
+    if not (parcels.access.can_read(principal) and zones.access.can_read(principal)):
+        return {}
+    answer = _ok("The planning zones over it, their areas and shares", JSON_OBJECT)
+    paths: dict[str, Any] = {
+        "/collections/land_parcels/items/{featureId}/planning": {
+            "get": {
+                "operationId": "getParcelPlanning",
+                "tags": [parcels.id],
+                "summary": "The planning zones over a parcel",
+                "parameters": [FEATURE_ID, *PLANNING.openapi(ctx)],
+                "responses": {
+                    "200": {**answer, "content": {**JSON_OBJECT, **HTML}},
+                    "304": NOT_MODIFIED,
+                    **READ_REFUSED,
+                    "404": PROBLEM,
+                },
+            }
+        }
+    }
+    if principal.auth != "anonymous":
+        content_crs = openapi_param(
+            "Content-Crs",
+            "CRS of the polygon (default CRS84)",
+            {"type": "string", "enum": crs_uris(parcels.crs_srids)},
+            where="header",
+        )
+        schema = _geometry_schema(parcels)
+        paths["/planning"] = {
+            "post": {
+                "operationId": "postPlanning",
+                "tags": [zones.id],
+                "summary": "The planning zones over a drawn polygon",
+                "parameters": [content_crs, *DRAWN_PLANNING.openapi(ctx)],
+                "requestBody": {
+                    "required": True,
+                    "content": {m: {"schema": schema} for m in FEATURE_BODY_MEDIA},
+                },
+                "responses": {
+                    "200": answer,
+                    **REFUSED,
+                    "404": PROBLEM,
+                    "413": PROBLEM,
+                    "415": PROBLEM,
+                },
+            }
+        }
+    return paths
 
 
 def _service_paths(ctx: DocContext) -> dict[str, Any]:
@@ -356,6 +441,7 @@ def build_openapi(
     for layer in CATALOGUE.values():
         if layer.access.can_read(principal):
             paths.update(_collection_paths(layer, principal, ctx))
+    paths.update(_planning_paths(principal, ctx))
     return {
         "openapi": "3.0.3",
         "info": {

@@ -315,6 +315,9 @@ FEATURE = ParamSet("feature", (F_FEATURE, LANG, CRS, PROPERTIES, SKIP_GEOMETRY))
 TILES = ParamSet("tiles", (F_TILES, LANG))
 MAP = ParamSet("map", (LANG, CENTER, ZOOM))
 EDITS = ParamSet("edits", (LANG,))
+# a parcel's planning information (JSON or HTML), and a drawn polygon's (JSON)
+PLANNING = ParamSet("planning", (F_DOCUMENT, LANG))
+DRAWN_PLANNING = ParamSet("drawn-planning", (LANG,))
 
 # --- parsing ------------------------------------------------------------------------
 
@@ -524,4 +527,6 @@ LangDep = Annotated[str, Depends(get_lang)]
 DocumentQuery = Annotated[None, Depends(_checker(DOCUMENT))]
 TilesQuery = Annotated[None, Depends(_checker(TILES))]
 EditsQuery = Annotated[None, Depends(_checker(EDITS))]
+PlanningQuery = Annotated[None, Depends(_checker(PLANNING))]
+DrawnPlanningQuery = Annotated[None, Depends(_checker(DRAWN_PLANNING))]
 MapQuery = Annotated[MapView, Depends(_map_view)]

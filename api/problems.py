@@ -26,6 +26,7 @@ from api.negotiation import MEDIA, language
 from auth.errors import AuthenticationError, TooManySignInsError
 from auth.jwt import KeysUnavailableError
 from gis.db.pool import unavailable
+from gis.edits import PreconditionFailedError
 from gis.errors import (
     ConflictError,
     ForbiddenError,
@@ -62,6 +63,8 @@ TABLE: list[tuple[type[GisError], int, str, str, str, str]] = [
     (NotAcceptableError, 406, "InvalidParameterValue", "not-acceptable",
      "Not acceptable", "Định dạng không được hỗ trợ"),
     (ConflictError, 409, "NoApplicableCode", "conflict", "Conflict", "Xung đột"),
+    (PreconditionFailedError, 412, "NoApplicableCode", "precondition-failed",
+     "Precondition failed", "Điều kiện của yêu cầu không còn đúng"),
     (IdempotencyKeyReusedError, 422, "InvalidParameterValue", "idempotency-key-reused",
      "Idempotency-Key already used", "Idempotency-Key đã được dùng"),
     (QueryTimeoutError, 503, "NoApplicableCode", "query-timeout",

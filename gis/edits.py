@@ -8,6 +8,13 @@ Vietnam (a wrong CRS or swapped axes is caught before it is stored). Identifiers
 from the catalogue only and every value is a bound parameter. The statements run as
 the API role under the request's claims, so the row-level security policies of
 migration 0008 check the same policy again.
+
+Optimistic locking: a feature's version is its row's ``xmin`` (the transaction that
+wrote it last: it changes on every write to the row, by the API, QGIS connected to
+PostGIS or psql, and survives freezing and restarts). A write's precondition
+(``Precondition``) is part of its own UPDATE or DELETE, so no other write can slip
+between the check and the change: PostgreSQL re-checks the WHERE clause on the newest
+row version after waiting for a concurrent writer's lock.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import datetime as dt
 import decimal
 import math
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, TypeAlias
 
 import orjson
 import shapely
@@ -25,12 +32,16 @@ from shapely.geometry import shape
 from sqlalchemy import (
     BigInteger,
     Column,
+    ColumnElement,
     Integer,
     LargeBinary,
     Numeric,
     Select,
     Text,
+    and_,
+    any_,
     bindparam,
+    cast,
     column,
     delete,
     exists,
@@ -42,14 +53,32 @@ from sqlalchemy import (
     table,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.dml import ReturningDelete, ReturningInsert, ReturningUpdate
 
 from gis.columns import as_instant, column_kind, int_bits
 from gis.crs import transformer
-from gis.errors import ForbiddenError, InvalidParameterError, LimitExceededError
+from gis.errors import (
+    ForbiddenError,
+    GisError,
+    InvalidParameterError,
+    LimitExceededError,
+)
 from gis.layer import SERVER_KEPT, VectorLayer, layer_family
+from gis.sql.compiled import sql_identifier
 
 Operation = Literal["create", "replace", "update"]
+# What must hold of the stored feature for a replace, update or delete to apply:
+# - the row versions an ``If-Match`` names (empty: it named none this server gives):
+#   the row's version must be one of them;
+# - "exists" (``If-Match: *``): no condition beyond the feature being there;
+# - "unchanged" (no ``If-Match``): every property the write sets still has the value
+#   it had when the write's statement began, or already the value being written;
+#   i.e. a write that had to wait for another write of the same property to commit
+#   is refused rather than silently overwriting a value it never saw (409). A change
+#   made before the statement began cannot be told from one the client saw: only
+#   ``If-Match`` can say which version the client edited.
+Precondition: TypeAlias = frozenset[int] | Literal["exists", "unchanged"]
 # the country's extent in lon/lat, islands included: anything outside is a wrong CRS,
 # swapped axes or a typo
 VIETNAM_LONLAT = (102.0, 6.0, 118.0, 24.0)
@@ -129,7 +158,7 @@ def parse_feature(
         values.pop(name, None)
     wkb = None
     if "geometry" in doc or operation != "update":
-        wkb = _check_geometry(layer, doc.get("geometry"), srid, lonlat)
+        wkb = check_geometry(layer, doc.get("geometry"), srid, lonlat)
     return FeatureEdit(values, wkb, srid, held)
 
 
@@ -239,7 +268,7 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _check_geometry(
+def check_geometry(
     layer: VectorLayer, geometry: Any, srid: int, lonlat: bool
 ) -> bytes | None:
     if layer.geometry_type is None:
@@ -348,6 +377,46 @@ class IdRow(NamedTuple):
     id: int
 
 
+def row_version(layer: VectorLayer) -> ColumnElement[int]:
+    """SQL: the version of a feature's row, a number: ``xmin``, the transaction that
+    wrote the row last. Every write to the row changes it, whoever makes it (API,
+    QGIS on PostGIS, psql); freezing keeps it (PostgreSQL 9.4 and later), so does a
+    restart. The version of the feature's ETag, checked by ``If-Match`` in the
+    write's own statement."""
+    xmin: ColumnElement[Any] = literal_column(
+        f"{sql_identifier(layer.table.name)}.xmin"
+    )
+    return cast(cast(xmin, Text), BigInteger)  # xid has no cast to a number
+
+
+class WrittenRow(NamedTuple):
+    """The row of a replace, update or delete: the id and the row's new version."""
+
+    id: int
+    row_version: int
+
+
+class StoredRow(NamedTuple):
+    """The row of ``stored_statement``: a feature's version and (when it has one)
+    its ward, to tell why a write touched nothing."""
+
+    row_version: int
+    ward_code: str | None
+
+
+class PreconditionFailedError(GisError):
+    """An ``If-Match`` that names no current version of the feature (412)."""
+
+
+def stored_statement(layer: VectorLayer, feature_id: int) -> Select[Any]:
+    """The stored feature's version and ward (``StoredRow``); no row: absent."""
+    t = layer.table
+    ward = t.c.ward_code if "ward_code" in t.c else literal_column("NULL::text")
+    return select(
+        row_version(layer).label("row_version"), ward.label("ward_code")
+    ).where(t.c.id == bindparam("fid", feature_id, type_=BigInteger))
+
+
 def unknown_ward(code: str) -> InvalidParameterError:
     """The refusal of a ``ward_code`` that ``ward_check`` did not find."""
     return InvalidParameterError(
@@ -399,9 +468,15 @@ def insert_statement(layer: VectorLayer, edit: FeatureEdit) -> ReturningInsert[A
 
 
 def update_statement(
-    layer: VectorLayer, edit: FeatureEdit, feature_id: int, *, replace: bool
+    layer: VectorLayer,
+    edit: FeatureEdit,
+    feature_id: int,
+    *,
+    replace: bool,
+    precondition: Precondition = "exists",
 ) -> ReturningUpdate[Any]:
-    """UPDATE one feature, RETURNING its id (no row: absent or not the caller's).
+    """UPDATE one feature, RETURNING its id and new version (no row: absent, not
+    the caller's, or the precondition failed).
 
     A replace sets every writable column: those the body left out to their default,
     or NULL; a patch only those it names.
@@ -418,19 +493,66 @@ def update_statement(
                 and t.c[name].server_default is not None
             }
         )
+    compared = {
+        name: value
+        for name, value in row.items()
+        if name == "geom" or name in edit.values
+    }  # the values the write sets (not DEFAULTs, nor the CRS it came in)
     if "updated_at" in t.c:
         row["updated_at"] = func.now()
     if not row:  # an empty patch: the feature is touched, as the client asked
         row["id"] = t.c.id
-    stmt = update(t).where(t.c.id == bindparam("fid", feature_id, type_=BigInteger))
-    return stmt.values(row).returning(t.c.id)
+    stmt = update(t).where(
+        t.c.id == bindparam("fid", feature_id, type_=BigInteger),
+        *_preconditions(layer, feature_id, precondition, compared),
+    )
+    return stmt.values(row).returning(t.c.id, row_version(layer).label("row_version"))
 
 
-def delete_statement(layer: VectorLayer, feature_id: int) -> ReturningDelete[Any]:
-    """DELETE one feature, RETURNING its id (none: not reachable)."""
+def _preconditions(
+    layer: VectorLayer,
+    feature_id: int,
+    precondition: Precondition,
+    compared: dict[str, Any],
+) -> list[Any]:
+    """The WHERE terms of ``precondition`` (see ``Precondition``)."""
+    if precondition == "exists":
+        return []
+    if precondition != "unchanged":
+        listed = bindparam("if_match", sorted(precondition), type_=ARRAY(BigInteger))
+        return [row_version(layer) == any_(listed)]
     t = layer.table
+    # the row as the statement's snapshot has it: an uncorrelated subquery is run
+    # once, before any wait for a lock, and PostgreSQL re-checks the WHERE clause
+    # on the newest row version after the wait with the same value
+    before = t.alias("before_write")
+    fid = bindparam("fid", feature_id, type_=BigInteger)
+    terms = []
+    for name, value in compared.items():
+        then = select(before.c[name]).where(before.c.id == fid).scalar_subquery()
+        terms.append(
+            or_(
+                t.c[name].is_not_distinct_from(then),
+                t.c[name].is_not_distinct_from(value),
+            )
+        )
+    return [and_(*terms)] if terms else []
+
+
+def delete_statement(
+    layer: VectorLayer, feature_id: int, *, precondition: Precondition = "exists"
+) -> ReturningDelete[Any]:
+    """DELETE one feature, RETURNING its id and last version (none: absent, not the
+    caller's, or the precondition failed). Without ``If-Match`` a delete has no
+    condition: whatever the feature became, deleting it is what was asked."""
+    t = layer.table
+    if precondition == "unchanged":
+        precondition = "exists"
     return (
         delete(t)
-        .where(t.c.id == bindparam("fid", feature_id, type_=BigInteger))
-        .returning(t.c.id)
+        .where(
+            t.c.id == bindparam("fid", feature_id, type_=BigInteger),
+            *_preconditions(layer, feature_id, precondition, {}),
+        )
+        .returning(t.c.id, row_version(layer).label("row_version"))
     )

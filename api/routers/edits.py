@@ -7,18 +7,25 @@ rows of the caller's wards, before and after the change (403). The statement the
 runs under the request's claims, so PostgreSQL's row-level security checks the same
 policy again, and its triggers audit the change and bump the layer's version (every
 cache follows).
+
+Optimistic locking: a 204 to a replace or update carries the feature's new ``ETag``
+(as its GET answers it); with ``If-Match`` the change applies only to the version it
+names, checked in the UPDATE or DELETE itself (412 otherwise, nothing changed);
+``If-Match: *`` only asks that the feature exists. Without ``If-Match`` (QGIS 3.22
+sends none) a replace or update is refused (409) when another write changed a
+property it sets while it waited for that write's lock (``gis.edits.Precondition``).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import psycopg
 from fastapi import APIRouter, Path, Request, Response
 from psycopg import errors as pg_errors
 from sqlalchemy.sql.elements import ClauseElement
 
-from api.caching import NO_STORE
+from api.caching import NO_STORE, feature_tag, if_match
 from api.deps import (
     LayerDep,
     PrincipalDep,
@@ -38,10 +45,15 @@ from gis.edits import (
     FeatureEdit,
     IdRow,
     Operation,
+    Precondition,
+    PreconditionFailedError,
+    StoredRow,
     WardRow,
+    WrittenRow,
     delete_statement,
     insert_statement,
     parse_feature,
+    stored_statement,
     unknown_ward,
     update_statement,
     ward_check,
@@ -58,6 +70,7 @@ from gis.principal import Principal
 from gis.sql.compiled import compile_statement
 
 router = APIRouter()
+Written = TypeVar("Written", IdRow, WrittenRow)
 
 
 def _allowed(principal: Principal, layer: VectorLayer, *, create: bool) -> None:
@@ -117,15 +130,16 @@ def _bound(stmt: ClauseElement, row: type[Row]) -> Bound[Row]:
     return Bound(compiled.sql, compiled.constants, row)
 
 
-async def _execute(request: Request, layer: VectorLayer, stmt: Any) -> int | None:
-    """Run one write under the claims; the new or touched id, or None."""
+async def _execute(
+    request: Request, layer: VectorLayer, stmt: Any, row: type[Written]
+) -> Written | None:
+    """Run one write under the claims; the new or touched row, or None."""
     try:
-        row = await fetch_one(
-            app_state(request).pool, _bound(stmt, IdRow), claims=claims_of(request)
+        return await fetch_one(
+            app_state(request).pool, _bound(stmt, row), claims=claims_of(request)
         )
     except psycopg.Error as exc:
         raise _write_error(layer, exc, deleting=stmt.is_delete) from None
-    return None if row is None else int(row.id)
 
 
 def _write_error(
@@ -175,19 +189,46 @@ def _constraint_column(layer: VectorLayer, constraint: str | None) -> str | None
     return None
 
 
-async def _absent_or_forbidden(
-    request: Request, layer: VectorLayer, fid: int
+async def _untouched(
+    request: Request,
+    layer: VectorLayer,
+    fid: int,
+    principal: Principal,
+    precondition: Precondition,
 ) -> Exception:
-    """No row touched: 404 when the feature does not exist, 403 when it is not the
-    caller's to change (another ward)."""
-    table = layer.table
-    exists = table.select().with_only_columns(table.c.id).where(table.c.id == fid)
-    row = await fetch_one(
-        app_state(request).pool, _bound(exists, IdRow), claims=claims_of(request)
+    """Why a write touched no row, in RFC 9110's order (13.2.1: a 404 or 403 the
+    write would get anyway comes before a failed precondition): 404 when the feature
+    does not exist, 403 when it is not the caller's to change (another ward), 412
+    when ``If-Match`` names no current version of it, 409 when another write changed
+    what this one sets while it waited."""
+    stored = await fetch_one(
+        app_state(request).pool,
+        _bound(stored_statement(layer, fid), StoredRow),
+        claims=claims_of(request),
     )
-    if row is None:
+    if stored is None:
         return NotFoundError(f"no feature {fid} in {layer.id}")
-    return ForbiddenError(f"feature {fid} of {layer.id} is outside what you may edit")
+    outside = ForbiddenError(
+        f"feature {fid} of {layer.id} is outside what you may edit"
+    )
+    wards = layer.access.scope(principal, layer.access.write)
+    if wards is not None and stored.ward_code not in wards:
+        return outside
+    if isinstance(precondition, frozenset) and not precondition:
+        return PreconditionFailedError(
+            "If-Match: not an ETag of a feature (send the ETag its GET answered, or *)"
+        )
+    if isinstance(precondition, frozenset) and stored.row_version not in precondition:
+        return PreconditionFailedError(
+            f"If-Match: feature {fid} of {layer.id} was changed after that version; "
+            "read it again and send its new ETag"
+        )
+    if precondition == "unchanged":
+        return ConflictError(
+            f"feature {fid} of {layer.id}: another write changed what this one sets "
+            "while it waited; read it again and resend (with If-Match to be sure)"
+        )
+    return outside  # the database's own policy refused it
 
 
 @router.options("/collections/{collectionId}/items", include_in_schema=False)
@@ -240,8 +281,9 @@ async def create_feature(
             return await create_feature_once(request, layer, edit, key)
         except psycopg.Error as exc:
             raise _write_error(layer, exc, deleting=False) from None
-    fid = await _execute(request, layer, insert_statement(layer, edit))
-    assert fid is not None  # INSERT ... RETURNING always returns the row
+    created = await _execute(request, layer, insert_statement(layer, edit), IdRow)
+    assert created is not None  # INSERT ... RETURNING always returns the row
+    fid = created.id
     location = f"{base_url(request)}/collections/{layer.id}/items/{fid}"
     return Response(status_code=201, headers={"Location": location, **NO_STORE})
 
@@ -261,7 +303,8 @@ async def replace_or_update_feature(
     _: EditsQuery,
 ) -> Response:
     """PUT sets every writable property: from the body, else its default or NULL.
-    PATCH is a JSON merge patch (RFC 7396): only what the body names."""
+    PATCH is a JSON merge patch (RFC 7396): only what the body names. 204 with the
+    feature's new ``ETag``; 412 when ``If-Match`` names no current version."""
     operation: Operation = "replace" if request.method == "PUT" else "update"
     return await _change(request, layer, feature_id, principal, operation)
 
@@ -274,10 +317,19 @@ async def _change(request: Request, layer: VectorLayer, raw_id: str,
     media = PATCH_BODY_MEDIA if operation == "update" else FEATURE_BODY_MEDIA
     edit = await _body(request, media, layer, operation, principal, fid)
     _check_wards(principal, layer, edit, create=False)
-    stmt = update_statement(layer, edit, fid, replace=operation == "replace")
-    if await _execute(request, layer, stmt) is None:
-        raise await _absent_or_forbidden(request, layer, fid)
-    return Response(status_code=204, headers=NO_STORE)
+    expected = if_match(request)
+    precondition: Precondition = "unchanged" if expected is None else expected
+    written = None
+    if precondition != frozenset():  # an If-Match naming no version matches nothing
+        stmt = update_statement(
+            layer, edit, fid, replace=operation == "replace", precondition=precondition
+        )
+        written = await _execute(request, layer, stmt, WrittenRow)
+    if written is None:
+        raise await _untouched(request, layer, fid, principal, precondition)
+    # the tag of the feature as a GET of it by this caller answers it
+    tag = feature_tag(request, principal, "geojson", written.row_version, query="")
+    return Response(status_code=204, headers={**NO_STORE, "ETag": tag})
 
 
 @router.delete(
@@ -293,9 +345,16 @@ async def delete_feature(
     principal: PrincipalDep,
     _: EditsQuery,
 ) -> Response:
-    """204 when deleted."""
+    """204 when deleted; 412 (and the feature kept) when ``If-Match`` names no
+    current version of it."""
     _allowed(principal, layer, create=False)
     fid = feature_id_of(layer, feature_id)
-    if await _execute(request, layer, delete_statement(layer, fid)) is None:
-        raise await _absent_or_forbidden(request, layer, fid)
+    expected = if_match(request)
+    precondition: Precondition = "exists" if expected is None else expected
+    deleted = None
+    if precondition != frozenset():
+        stmt = delete_statement(layer, fid, precondition=precondition)
+        deleted = await _execute(request, layer, stmt, WrittenRow)
+    if deleted is None:
+        raise await _untouched(request, layer, fid, principal, precondition)
     return Response(status_code=204, headers=NO_STORE)

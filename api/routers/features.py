@@ -19,6 +19,7 @@ from api.deps import (
 from api.links import base_url, link, self_url, with_query
 from api.negotiation import MEDIA
 from api.params import LangDep, parse_feature, parse_items
+from api.routers.planning import planning_links
 from api.state import app_state
 from api.stats import estimated_rows
 from gis.db.pool import fetch_one
@@ -349,9 +350,14 @@ def _feature_response(
         link(f"{url}?f=html", "alternate", MEDIA["html"]),
         link(f"{base}/collections/{layer.id}", "collection", MEDIA["json"]),
         link(items, "items", MEDIA["geojson"]),
+        *planning_links(layer, url, request.state.principal),
     ]
     body = found.f[:-1] + b',"links":' + orjson.dumps(links) + b"}"
     headers = _cache_headers(request, layer, found, query.crs.uri, fmt)
+    # strong, of the row's own version: what If-Match names to make a write
+    # conditional (api.routers.edits)
+    principal: Principal = request.state.principal
+    headers["ETag"] = caching.feature_tag(request, principal, fmt, found.row_version)
     if (cached := caching.not_modified(request, headers)) is not None:
         return cached
     return Response(body, media_type=MEDIA["geojson"], headers=headers)

@@ -44,6 +44,7 @@ from sqlalchemy.sql.elements import KeyedColumnElement
 
 from gis.columns import column_kind
 from gis.crs import segment_length
+from gis.edits import row_version
 from gis.layer import Field, VectorLayer
 from gis.query import Cursor, ItemsQuery, SortKey
 from gis.sql.compiled import Compiled, compile_statement, sql_name
@@ -445,11 +446,14 @@ def _csv_quote(value: ColumnElement[Any]) -> ColumnElement[str]:
 def build_item(
     layer: VectorLayer, query: ItemsQuery, fields: Sequence[Field], feature_id: int
 ) -> Select[Any]:
-    """One feature's GeoJSON text by primary key (no cast: the index is used)."""
+    """One feature's GeoJSON text by primary key (no cast: the index is used), its
+    row's version and the layer's data version."""
     t = layer.table
     fid = bindparam("fid", feature_id, type_=BigInteger)
     stmt = select(
-        feature_json(layer, query, fields).label("f"), *_version_columns(layer)
+        feature_json(layer, query, fields).label("f"),
+        *_version_columns(layer),
+        row_version(layer).label("row_version"),
     ).where(t.c.id == fid)
     if layer.reads_personal(fields):
         found = select(func.array_agg(t.c.id)).where(
@@ -535,6 +539,7 @@ class FeatureRow(NamedTuple):
     f: bytes
     version: int | None
     changed_at: dt.datetime | None
+    row_version: int  # the row's ``xmin`` (``gis.edits.row_version``)
 
 
 def _fields_shape(fields: Sequence[Field]) -> tuple[tuple[str, str | None], ...]:
