@@ -68,13 +68,17 @@ def _cache_headers(
     row: PageRow | FeatureRow,
     crs_uri: str,
     fmt: str,
+    tag: str | None = None,
 ) -> dict[str, str]:
-    """ETag (from the layer's data version and the request: ``api.caching``),
-    ``Cache-Control``, ``Vary``, ``Content-Crs`` and ``Last-Modified``."""
+    """ETag (``tag``, else from the layer's data version and the request:
+    ``api.caching``), ``Cache-Control``, ``Vary``, ``Content-Crs`` and
+    ``Last-Modified``."""
     principal: Principal = request.state.principal
-    versions = (str(row.version), str(row.changed_at))
+    if tag is None:
+        versions = (str(row.version), str(row.changed_at))
+        tag = caching.request_tag(request, principal, fmt, versions)
     headers = caching.cache_headers(
-        caching.request_tag(request, principal, fmt, versions),
+        tag,
         public=caching.shareable(principal, [layer]),
         max_age_s=caching.FEATURES_MAX_AGE_S,
         vary="Accept, Accept-Language",
@@ -353,11 +357,10 @@ def _feature_response(
         *planning_links(layer, url, request.state.principal),
     ]
     body = found.f[:-1] + b',"links":' + orjson.dumps(links) + b"}"
-    headers = _cache_headers(request, layer, found, query.crs.uri, fmt)
     # strong, of the row's own version: what If-Match names to make a write
     # conditional (api.routers.edits)
-    principal: Principal = request.state.principal
-    headers["ETag"] = caching.feature_tag(request, principal, fmt, found.row_version)
+    tag = caching.feature_tag(request, request.state.principal, fmt, found.row_version)
+    headers = _cache_headers(request, layer, found, query.crs.uri, fmt, tag)
     if (cached := caching.not_modified(request, headers)) is not None:
         return cached
     return Response(body, media_type=MEDIA["geojson"], headers=headers)
