@@ -28,11 +28,16 @@ from api.routers import (
     common,
     edits,
     features,
+    land_dossiers,
+    land_office,
     maps,
+    parcel_changes,
+    parcel_lookup,
     planning,
     schemas,
     styles,
     tiles,
+    versions,
 )
 from api.security import BasicCache
 from api.server import ConcurrencyLimitMiddleware
@@ -146,6 +151,11 @@ def create_app(settings: Settings, *, database_url: str) -> FastAPI:
     app.include_router(styles.router)
     app.include_router(maps.router)
     app.include_router(planning.router)
+    app.include_router(land_dossiers.router)
+    app.include_router(versions.router)
+    app.include_router(land_office.router)
+    app.include_router(parcel_lookup.router)
+    app.include_router(parcel_changes.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

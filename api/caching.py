@@ -150,6 +150,31 @@ def cache_headers(
     return headers
 
 
+def data_headers(
+    request: Request,
+    principal: Principal,
+    layers: Sequence[VectorLayer],
+    *,
+    fmt: str,
+    versions: Sequence[str],
+    changed_at: dt.datetime | None,
+    tag: str | None = None,
+) -> dict[str, str]:
+    """The caching headers of a read answered from ``layers`` at their data
+    ``versions``: ``ETag`` (``tag``, else the request's at those versions),
+    ``Cache-Control`` (shared only when the answer depends on no credentials),
+    ``Vary`` and ``Last-Modified`` (``changed_at``, the newest change)."""
+    headers = cache_headers(
+        tag or request_tag(request, principal, fmt, versions),
+        public=shareable(principal, layers),
+        max_age_s=FEATURES_MAX_AGE_S,
+        vary="Accept, Accept-Language",
+    )
+    if changed_at is not None:
+        headers["Last-Modified"] = http_date(changed_at)
+    return headers
+
+
 def http_date(moment: dt.datetime) -> str:
     """``moment`` as an HTTP date (``Last-Modified``), in GMT."""
     return format_datetime(moment.astimezone(dt.UTC), usegmt=True)

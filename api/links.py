@@ -15,6 +15,7 @@ import re
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import orjson
 from fastapi import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -47,6 +48,12 @@ def self_url(request: Request) -> str:
     root = request.scope.get("root_path", "")
     path = request.url.path
     return base_url(request) + (path[len(root) :] if path.startswith(root) else path)
+
+
+def with_links(doc: bytes, links: list[dict[str, Any]]) -> bytes:
+    """A JSON object PostgreSQL wrote (``{...}``, passed through as bytes) with
+    ``links`` added as its last member."""
+    return doc.rstrip()[:-1] + b', "links": ' + orjson.dumps(links) + b"}"
 
 
 def link(

@@ -60,6 +60,17 @@ MESSAGES: dict[str, str] = {
     "datetime: {text} is not an RFC 3339 date-time":
         "datetime: {text} không phải là thời điểm theo RFC 3339",
     "datetime: empty instant": "datetime: thời điểm rỗng",
+    # --- history (api/routers/versions.py) ---------------------------------------------
+    "asOf: {raw} is not an RFC 3339 date-time":
+        "asOf: {raw} không phải là thời điểm theo RFC 3339",
+    "asOf: {layer} keeps no history": "asOf: lớp dữ liệu {layer} không lưu lịch sử",
+    "asOf: {when} is in the future; without asOf the collection is as it is now":
+        "asOf: {when} là thời điểm trong tương lai; không có asOf là dữ liệu hiện tại",
+    "asOf: the history of {layer} starts at {since}":
+        "asOf: lịch sử của lớp dữ liệu {layer} bắt đầu từ {since}",
+    "{layer} keeps no history": "lớp dữ liệu {layer} không lưu lịch sử",
+    "no version {n} of feature {id} in {layer}":
+        "không có phiên bản {n} của đối tượng {id} trong lớp dữ liệu {layer}",
     "datetime: {layer} has no time":
         "datetime: lớp dữ liệu {layer} không có thuộc tính thời gian",
     "datetime: an interval needs at least one end":
@@ -321,6 +332,23 @@ MESSAGES: dict[str, str] = {
     "request":
         "Idempotency-Key này đã được dùng cho một yêu cầu khác; hãy dùng khóa mới cho "
         "yêu cầu mới",
+    # --- parcel look-up (api/params.py, api/routers/parcel_lookup.py) ---------------
+    "{name}: expected a whole number from 1 to {top}, got {raw}":
+        "{name}: cần một số nguyên từ 1 đến {top}, nhận được {raw}",
+    "ward_code: expected the code of a ward or commune (up to 5 digits), got {raw}":
+        "ward_code: cần mã của một phường/xã (tối đa 5 chữ số), nhận được {raw}",
+    "national_parcel_id: expected 1 to 32 letters and digits, got {raw}":
+        "national_parcel_id: cần từ 1 đến 32 chữ cái và chữ số, nhận được {raw}",
+    "national_parcel_id: give it alone, without ward_code, sheet_no and parcel_no":
+        "national_parcel_id: chỉ dùng riêng, không kèm ward_code, sheet_no và parcel_no",
+    "{name}: a parcel is named by ward_code, sheet_no and parcel_no together, or by "
+    "national_parcel_id; missing: {missing}":
+        "{name}: thửa đất được xác định bằng đủ ward_code, sheet_no và parcel_no, hoặc "
+        "bằng national_parcel_id; còn thiếu: {missing}",
+    "{name}: expected an integer of {bits} bits, got {raw}":
+        "{name}: cần một số nguyên {bits} bit, nhận được {raw}",
+    "ward_code: {code} is not the code of a ward, or of a commune before 2025":
+        "ward_code: {code} không phải mã của một phường/xã, hay của một xã trước 2025",
     # --- planning information (api/routers/planning.py) -----------------------------
     "body: expected a GeoJSON Polygon or MultiPolygon, or a Feature of one":
         "body: cần một Polygon hoặc MultiPolygon GeoJSON, hoặc một Feature chứa nó",
@@ -329,6 +357,63 @@ MESSAGES: dict[str, str] = {
     "send the polygon as {~media}": "hãy gửi đa giác dưới dạng {media}",
     "geometry: PostGIS could not overlay it on the planning zones":
         "geometry: PostGIS không chồng xếp được đa giác này lên các khu quy hoạch",
+    # --- land dossier reports (api/routers/land_dossiers.py) -----------------------
+    "ward_code: expected a 5-digit ward code, got {raw}":
+        "ward_code: cần mã phường/xã gồm 5 chữ số, nhận được {raw}",
+    "ward_code: you may read {layer} only in your wards ({~wards})":
+        "ward_code: bạn chỉ được xem {layer} của các phường/xã mình phụ trách ({wards})",
+    "{name}: expected an integer from {low} to {high}, got {raw}":
+        "{name}: cần một số nguyên từ {low} đến {high}, nhận được {raw}",
+    "{name}: expected a date (YYYY-MM-DD), got {raw}":
+        "{name}: cần một ngày (YYYY-MM-DD), nhận được {raw}",
+    "from: after to": "from: sau ngày to",
+    "from, to: at most {days} days apart": "from, to: cách nhau tối đa {days} ngày",
+    # --- split and merge of parcels (gis/sql/parcel_changes.py) ---------------------
+    "{where}: expected a JSON object": "{where}: cần một đối tượng JSON",
+    "{where}: unknown members {names}; allowed: {allowed}":
+        "{where}: không có thành phần {names}; các thành phần được phép: {allowed}",
+    "{where}: expected a parcel id (a positive integer)":
+        "{where}: cần mã thửa đất (một số nguyên dương)",
+    "decision.number: expected the decision's number, a string of 1 to {n} "
+    "characters":
+        "decision.number: cần số quyết định, một chuỗi từ 1 đến {n} ký tự",
+    "decision.date: expected an ISO 8601 date (YYYY-MM-DD)":
+        "decision.date: cần một ngày theo ISO 8601 (YYYY-MM-DD)",
+    "children: expected 2 to {n} GeoJSON polygons or features":
+        "children: cần từ 2 đến {n} đa giác hoặc Feature GeoJSON",
+    "children[{index}]: expected a GeoJSON Polygon or MultiPolygon, or a Feature "
+    "of one":
+        "children[{index}]: cần một Polygon hoặc MultiPolygon GeoJSON, hoặc một "
+        "Feature chứa nó",
+    "children[{index}]: {~reason}": "children[{index}]: {reason}",
+    "parcels: expected 2 to {n} distinct parcel ids":
+        "parcels: cần từ 2 đến {n} mã thửa đất khác nhau",
+    "parcel {id} was retired on {date}: only current parcels are split or merged "
+    "(see its lineage)":
+        "thửa đất {id} đã hết hiệu lực từ ngày {date}: chỉ tách, hợp các thửa đất "
+        "đang có hiệu lực (xem nguồn gốc của thửa)",
+    "decision.date: {date} is in the future": "decision.date: ngày {date} chưa tới",
+    "decision.date: before parcel {id} came into force ({date})":
+        "decision.date: trước ngày thửa đất {id} có hiệu lực ({date})",
+    "children: they leave {uncovered} m² of the parcel uncovered, overlap each other "
+    "by {overlap} m² and lie outside it by {outside} m² (tolerance {tolerance} m²)":
+        "children: các thửa mới để hở {uncovered} m² của thửa gốc, chồng lên nhau "
+        "{overlap} m² và nằm ngoài thửa gốc {outside} m² (dung sai {tolerance} m²)",
+    "children[{index}]: an area of {area} m² (a parcel has at least 1 m²)":
+        "children[{index}]: diện tích {area} m² (một thửa đất có ít nhất 1 m²)",
+    "parcels: in several wards ({wards}); a merge stays in one ward":
+        "parcels: thuộc nhiều phường/xã ({wards}); chỉ hợp các thửa trong cùng một "
+        "phường/xã",
+    "parcels: they overlap by {overlap} m² (tolerance {tolerance} m²)":
+        "parcels: các thửa chồng lên nhau {overlap} m² (dung sai {tolerance} m²)",
+    "parcels: they are not one piece of land ({parts} parts); merge parcels that "
+    "share a boundary":
+        "parcels: các thửa không liền thành một khối ({parts} phần); chỉ hợp các thửa "
+        "có chung ranh giới",
+    "{argument}: not a split or merge this server makes":
+        "{argument}: không phải thao tác tách, hợp thửa mà máy chủ thực hiện",
+    "children: PostGIS could not overlay them on the parcel":
+        "children: PostGIS không chồng xếp được các thửa mới lên thửa gốc",
     # --- authentication and accounts (api/security.py, auth/, gis/principal.py) -----
     "credentials in the query string are refused: send them in the Authorization "
     "header":

@@ -20,13 +20,19 @@ from api.negotiation import FEATURE_BODY_MEDIA, MEDIA, PATCH_BODY_MEDIA
 from api.params import (
     DOCUMENT,
     DRAWN_PLANNING,
+    EDITS,
     FEATURE,
     ITEMS,
+    LOOKUP,
     PLANNING,
+    VERSION,
+    VERSIONS,
     DocContext,
     components,
     openapi_param,
 )
+from api.routers import land_dossiers as dossier_reports
+from api.routers import land_office, parcel_changes
 from gis.columns import column_kind, int_bits
 from gis.crs import crs_uris
 from gis.edits import MAX_TEXT_CHARS, VIETNAM_LONLAT, writable_columns
@@ -35,6 +41,8 @@ from gis.layer import VectorLayer, layer_family
 from gis.principal import Principal
 from gis.schema import type_schema
 from gis.settings import LimitSettings
+from gis.sql.history import has_history
+from gis.sql.parcel_changes import MAX_CHILDREN, MAX_DECISION_CHARS, MAX_PARENTS
 from layers import CATALOGUE
 
 PROBLEM = {"$ref": "#/components/responses/Problem"}
@@ -129,8 +137,56 @@ def _collection_paths(
                 },
             }
         }
+    if has_history(layer.table):
+        _add_versions(paths, layer, seen, feature)
     _add_writes(paths, layer, principal)
     return paths
+
+
+def _add_versions(
+    paths: dict[str, Any],
+    layer: VectorLayer,
+    seen: DocContext,
+    feature: dict[str, Any],
+) -> None:
+    """A feature's versions and one version (``api.routers.versions``)."""
+    cid = layer.id
+    version_no = {
+        "name": "version",
+        "in": "path",
+        "required": True,
+        "description": "Version number, 1 for the first (anything else is a 404)",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+    base = f"/collections/{cid}/items/{{featureId}}/versions"
+    paths[base] = {
+        "get": {
+            "operationId": f"getFeatureVersions_{cid}",
+            "tags": [cid],
+            "summary": f"{layer.title.en} — the versions of a feature",
+            "parameters": [FEATURE_ID, *VERSIONS.openapi(seen)],
+            "responses": {
+                "200": _ok("Its versions, oldest first", {**JSON_OBJECT, **HTML}),
+                "304": NOT_MODIFIED,
+                **READ_REFUSED,
+                "404": PROBLEM,
+            },
+        }
+    }
+    paths[f"{base}/{{version}}"] = {
+        "get": {
+            "operationId": f"getFeatureVersion_{cid}",
+            "tags": [cid],
+            "summary": f"{layer.title.en} — a feature as it was in one version",
+            "parameters": [FEATURE_ID, version_no, *VERSION.openapi(seen)],
+            "responses": {
+                "200": _ok("The feature in that version", {**feature, **HTML}),
+                "304": NOT_MODIFIED,
+                **READ_REFUSED,
+                "404": PROBLEM,
+            },
+        }
+    }
 
 
 JSON_OBJECT = {MEDIA["json"]: {"schema": {"type": "object"}}}
@@ -410,6 +466,207 @@ def _planning_paths(principal: Principal, ctx: DocContext) -> dict[str, Any]:
     return paths
 
 
+def _lookup_paths(principal: Principal, ctx: DocContext) -> dict[str, Any]:
+    """The parcel look-up (``api.routers.parcel_lookup``) where the caller may read
+    parcels and administrative units."""
+    parcels, units = CATALOGUE["land_parcels"], CATALOGUE["admin_units"]
+    if not (parcels.access.can_read(principal) and units.access.can_read(principal)):
+        return {}
+    answer = _ok(
+        "The parcels it may name, and whether they are several",
+        {**JSON_OBJECT, **HTML},
+    )
+    return {
+        "/collections/land_parcels/lookup": {
+            "get": {
+                "operationId": "lookupParcel",
+                "tags": [parcels.id],
+                "summary": "Find a parcel by ward, map sheet and number, or national id",
+                "parameters": LOOKUP.openapi(ctx),
+                "responses": {"200": answer, "304": NOT_MODIFIED, **READ_REFUSED},
+            }
+        }
+    }
+
+
+def _parcel_change_paths(principal: Principal, ctx: DocContext) -> dict[str, Any]:
+    """Split and merge of parcels for their writers, and any parcel's lineage for
+    whoever reads parcels (``api.routers.parcel_changes``)."""
+    parcels = CATALOGUE["land_parcels"]
+    if not parcels.access.can_read(principal):
+        return {}
+    paths: dict[str, Any] = {
+        "/collections/land_parcels/items/{featureId}/lineage": {
+            "get": {
+                "operationId": "getParcelLineage",
+                "tags": [parcels.id],
+                "summary": "The parcels a parcel was made from, and those made from it",
+                "parameters": [FEATURE_ID, *parcel_changes.LINEAGE.openapi(ctx)],
+                "responses": {
+                    "200": _ok(
+                        "Its ancestors and descendants", {**JSON_OBJECT, **HTML}
+                    ),
+                    "304": NOT_MODIFIED,
+                    **READ_REFUSED,
+                    "404": PROBLEM,
+                },
+            }
+        }
+    }
+    access = parcels.access
+    if not (access.can_write(principal) and access.can_create(principal)):
+        return paths
+    decision = {
+        "type": "object",
+        "required": ["number", "date"],
+        "additionalProperties": False,
+        "properties": {
+            "number": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_DECISION_CHARS,
+            },
+            "date": {"type": "string", "format": "date"},
+        },
+    }
+    properties = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            name: _value_schema(parcels.table.c[name])
+            for name in ("land_use", "area_legal_m2")
+        },
+    }
+    geometry = _geometry_schema(parcels)
+    child = {
+        "oneOf": [
+            geometry,
+            {
+                "type": "object",
+                "required": ["type", "geometry"],
+                "properties": {
+                    "type": {"type": "string", "enum": ["Feature"]},
+                    "geometry": geometry,
+                    "properties": properties,
+                },
+            },
+        ]
+    }
+    parcel_id = {"type": "integer", "minimum": 1}
+    bodies = {
+        "split": {
+            "type": "object",
+            "required": ["parcel", "decision", "children"],
+            "additionalProperties": False,
+            "properties": {
+                "parcel": parcel_id,
+                "decision": decision,
+                "children": {
+                    "type": "array",
+                    "minItems": 2,
+                    "maxItems": MAX_CHILDREN,
+                    "items": child,
+                },
+            },
+        },
+        "merge": {
+            "type": "object",
+            "required": ["parcels", "decision"],
+            "additionalProperties": False,
+            "properties": {
+                "parcels": {
+                    "type": "array",
+                    "minItems": 2,
+                    "maxItems": MAX_PARENTS,
+                    "uniqueItems": True,
+                    "items": parcel_id,
+                },
+                "decision": decision,
+                "properties": properties,
+            },
+        },
+    }
+    content_crs = openapi_param(
+        "Content-Crs",
+        "CRS of the children's geometries (default CRS84)",
+        {"type": "string", "enum": crs_uris(parcels.crs_srids)},
+        where="header",
+    )
+    refused = {**REFUSED, "403": PROBLEM, "404": PROBLEM, "409": PROBLEM}
+    refused |= {"413": PROBLEM, "415": PROBLEM}
+    geojson = {MEDIA["geojson"]: {"schema": {"type": "object"}}}
+    for kind, op, summary, made in (
+        ("split", "splitParcel", "Split a parcel into new parcels",
+         "The children; Location names the parent's lineage"),
+        ("merge", "mergeParcels", "Merge parcels into a new parcel",
+         "The merged parcel; Location names it"),
+    ):  # fmt: skip
+        paths[f"/collections/land_parcels/{kind}"] = {
+            "post": {
+                "operationId": op,
+                "tags": [parcels.id],
+                "summary": summary,
+                "parameters": [
+                    *([content_crs] if kind == "split" else []),
+                    *EDITS.openapi(ctx),
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        m: {"schema": bodies[kind]} for m in FEATURE_BODY_MEDIA
+                    },
+                },
+                "responses": {
+                    "201": {
+                        "description": made,
+                        "headers": {
+                            "Location": {
+                                "required": True,
+                                "schema": {"type": "string"},
+                            }
+                        },
+                        "content": geojson,
+                    },
+                    **refused,
+                },
+            }
+        }
+    return paths
+
+
+def _dossier_paths(principal: Principal, ctx: DocContext) -> dict[str, Any]:
+    """The land dossier reports (``api.routers.land_dossiers``) for whoever may read
+    the dossiers (a ward's officers: their wards)."""
+    dossiers = CATALOGUE["land_dossiers"]
+    if not dossiers.access.can_read(principal):
+        return {}
+    paths: dict[str, Any] = {}
+    for path, op, summary, params in (
+        ("weekly", "getLandDossiersWeekly",
+         "Land dossiers per ward and week: received, done, on time, late",
+         dossier_reports.WEEKLY),
+        ("overdue", "getLandDossiersOverdue",
+         "Open land dossiers past their due date", dossier_reports.OVERDUE),
+        ("due-soon", "getLandDossiersDueSoon",
+         "Open land dossiers due within some working days", dossier_reports.DUE_SOON),
+    ):  # fmt: skip
+        paths[f"/land/dossiers/{path}"] = {
+            "get": {
+                "operationId": op,
+                "tags": [dossiers.id],
+                "summary": summary,
+                "parameters": params.openapi(ctx),
+                "responses": {
+                    "200": _ok(summary, {**JSON_OBJECT, **HTML}),
+                    **READ_REFUSED,
+                    "403": PROBLEM,  # another ward than the officer's
+                    "404": PROBLEM,
+                },
+            }
+        }
+    return paths
+
+
 def _service_paths(ctx: DocContext) -> dict[str, Any]:
     fref = DOCUMENT.openapi(ctx)
     openapi = {MEDIA["openapi"]: {"schema": {"type": "object"}}}
@@ -431,6 +688,27 @@ def _service_paths(ctx: DocContext) -> dict[str, Any]:
     return paths
 
 
+def _coordinates_paths(principal: Principal, ctx: DocContext) -> dict[str, Any]:
+    """A parcel's VN-2000 coordinate table (``api.routers.land_office``)."""
+    parcels = CATALOGUE["land_parcels"]
+    if not parcels.access.can_read(principal):
+        return {}
+    answer = _ok(
+        "Its vertices in its VN-2000 TM-3 zone, edges", {**JSON_OBJECT, **HTML}
+    )
+    return {
+        "/collections/land_parcels/items/{featureId}/coordinates": {
+            "get": {
+                "operationId": "getParcelCoordinates",
+                "tags": [parcels.id],
+                "summary": "The VN-2000 coordinate table of a parcel",
+                "parameters": [FEATURE_ID, *land_office.COORDINATES.openapi(ctx)],
+                "responses": {"200": answer, **READ_REFUSED, "404": PROBLEM},
+            }
+        }
+    }
+
+
 def build_openapi(
     server: str, principal: Principal, lang: str, limits: LimitSettings
 ) -> dict[str, Any]:
@@ -442,6 +720,10 @@ def build_openapi(
         if layer.access.can_read(principal):
             paths.update(_collection_paths(layer, principal, ctx))
     paths.update(_planning_paths(principal, ctx))
+    paths.update(_coordinates_paths(principal, ctx))
+    paths.update(_lookup_paths(principal, ctx))
+    paths.update(_dossier_paths(principal, ctx))
+    paths.update(_parcel_change_paths(principal, ctx))
     return {
         "openapi": "3.0.3",
         "info": {

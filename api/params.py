@@ -21,6 +21,8 @@ Each route kind parses only its own parameters: a single feature reads ``crs``,
 from __future__ import annotations
 
 import copy
+import datetime as dt
+import re
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from typing import Annotated, Any
@@ -29,6 +31,7 @@ from fastapi import Depends, Request
 from starlette.datastructures import QueryParams
 
 from api.negotiation import LANGS, accept_language
+from gis.columns import as_instant, column_kind, int_bits
 from gis.cql2 import parse_filter
 from gis.crs import CRS84, CrsRef, crs_uris, parse_crs
 from gis.errors import InvalidParameterError, UnknownParameterError
@@ -162,7 +165,8 @@ def unknown_parameters(
 
 
 def queryable_param(f: Field) -> dict[str, Any]:
-    """A queryable as a parameter: ``name=value`` keeps the features equal to it."""
+    """A queryable as a parameter: ``name=value`` keeps the features equal to it
+    (an integer column takes an integer, compared as one; the others text)."""
     return openapi_param(f.name, f"{f.title.en} equals this value", {"type": "string"})
 
 
@@ -252,6 +256,19 @@ DATETIME = Param(
     "datetime",
     form=True,
 )
+# transaction time, apart from datetime (valid time on parcels and admin units):
+# the "Versioned Features" proposal of OGC API Features reuses datetime for versions
+# only where the version interval is the feature's own primary interval; here the
+# two differ (a bitemporal case the proposal leaves out), hence asOf, the name
+# opengeospatial/ogcapi-features#1057 suggests (api/routers/versions.py)
+AS_OF = Param(
+    "asOf",
+    "The collection as it was at this instant (RFC 3339; without a zone, city "
+    "time): every earlier version is kept by the database, from when the "
+    "collection's history starts; not in the future",
+    {"type": "string", "format": "date-time"},
+    "asOf",
+)
 SKIP_GEOMETRY = Param(
     "skipGeometry",
     "Omit geometries",
@@ -292,11 +309,35 @@ ZOOM = Param(
     "Zoom the map opens at (default 14)",
     {"type": "number", "minimum": 0, "maximum": 22, "default": 14},
 )
+# a parcel as a land officer names it (``api.routers.parcel_lookup``)
+MAX_SHEET_NO = 99_999  # a commune's map sheets: a few hundred, rarely thousands
+MAX_PARCEL_NO = 999_999  # parcels of one sheet: rarely over a few thousand
+LOOKUP_WARD = Param(
+    "ward_code",
+    "The ward (2025) or the commune before 2025 whose sheet it is: its code",
+    {"type": "string", "pattern": "^[0-9]{1,5}$"},
+)
+LOOKUP_SHEET = Param(
+    "sheet_no",
+    "Map sheet number (số tờ)",
+    {"type": "integer", "minimum": 1, "maximum": MAX_SHEET_NO},
+)
+LOOKUP_PARCEL = Param(
+    "parcel_no",
+    "Parcel number on the sheet (số thửa)",
+    {"type": "integer", "minimum": 1, "maximum": MAX_PARCEL_NO},
+)
+LOOKUP_NATIONAL_ID = Param(
+    "national_parcel_id",
+    "National parcel id (mã thửa quốc gia), instead of ward, sheet and number",
+    {"type": "string", "pattern": "^[0-9A-Za-z]{1,32}$"},
+)
 # every parameter; the shared ones are listed under components in this order
 REGISTRY = (
-    F_DOCUMENT, F_ITEMS, F_FEATURE, F_TILES, LANG, LIMIT, BBOX, DATETIME,
+    F_DOCUMENT, F_ITEMS, F_FEATURE, F_TILES, LANG, LIMIT, BBOX, DATETIME, AS_OF,
     SKIP_GEOMETRY, CURSOR, FILTER, FILTER_LANG, CRS, BBOX_CRS, FILTER_CRS,
-    PROPERTIES, SORTBY, CENTER, ZOOM,
+    PROPERTIES, SORTBY, CENTER, ZOOM, LOOKUP_WARD, LOOKUP_SHEET, LOOKUP_PARCEL,
+    LOOKUP_NATIONAL_ID,
 )  # fmt: skip
 
 # --- the sets: one per kind of route (in the order the OpenAPI document lists them) ----
@@ -306,18 +347,26 @@ DOCUMENT = ParamSet("document", (F_DOCUMENT, LANG))
 ITEMS = ParamSet(
     "items",
     (
-        F_ITEMS, LANG, LIMIT, BBOX, DATETIME, SKIP_GEOMETRY, CURSOR, FILTER,
-        FILTER_LANG, CRS, BBOX_CRS, FILTER_CRS, PROPERTIES, SORTBY,
+        F_ITEMS, LANG, LIMIT, BBOX, DATETIME, AS_OF, SKIP_GEOMETRY, CURSOR,
+        FILTER, FILTER_LANG, CRS, BBOX_CRS, FILTER_CRS, PROPERTIES, SORTBY,
     ),
     queryables=True,
 )  # fmt: skip
-FEATURE = ParamSet("feature", (F_FEATURE, LANG, CRS, PROPERTIES, SKIP_GEOMETRY))
+FEATURE = ParamSet("feature", (F_FEATURE, LANG, CRS, PROPERTIES, SKIP_GEOMETRY, AS_OF))
+# a feature's versions (JSON or HTML), and one version (GeoJSON or HTML)
+VERSIONS = ParamSet("versions", (F_DOCUMENT, LANG))
+VERSION = ParamSet("version", (F_FEATURE, LANG, CRS, PROPERTIES, SKIP_GEOMETRY))
 TILES = ParamSet("tiles", (F_TILES, LANG))
 MAP = ParamSet("map", (LANG, CENTER, ZOOM))
 EDITS = ParamSet("edits", (LANG,))
 # a parcel's planning information (JSON or HTML), and a drawn polygon's (JSON)
 PLANNING = ParamSet("planning", (F_DOCUMENT, LANG))
 DRAWN_PLANNING = ParamSet("drawn-planning", (LANG,))
+# the parcel look-up (JSON, or an HTML list of the matches)
+LOOKUP = ParamSet(
+    "parcel-lookup",
+    (F_DOCUMENT, LANG, LOOKUP_WARD, LOOKUP_SHEET, LOOKUP_PARCEL, LOOKUP_NATIONAL_ID),
+)
 
 # --- parsing ------------------------------------------------------------------------
 
@@ -367,6 +416,28 @@ def _equals(query: QueryParams, fields: tuple[Field, ...]) -> tuple[str, ...]:
     if not queryables.issuperset(extra):
         raise unknown_parameters(query, ITEMS.names | queryables)
     return tuple(sorted(extra))
+
+
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
+
+
+def _equal_value(layer: VectorLayer, name: str, raw: str) -> str | int:
+    """The value of ``name=raw``: an integer for an integer column (compared as
+    one, so its index answers: ``sheet_no=4`` on two million parcels), else the
+    text; 400 for a value an integer column cannot hold."""
+    column = layer.table.c[name]
+    kind = column_kind(column.type)
+    if kind is None or kind[0] != "int":
+        return raw
+    bits = int_bits(column.type)
+    if not _INTEGER.fullmatch(raw) or not -(2 ** (bits - 1)) <= int(raw) < 2 ** (
+        bits - 1
+    ):
+        raise InvalidParameterError(
+            f"{name}: expected an integer of {bits} bits, got {raw[:40]!r}",
+            parameter=name,
+        )
+    return int(raw)
 
 
 def _time(q: QueryParams, layer: VectorLayer) -> TimeFilter | None:
@@ -429,7 +500,7 @@ def parse_items(
         properties=_properties(q, fields),
         skip_geometry=skip_geometry,
         sortby=sortby,
-        equals=tuple((name, q[name]) for name in equals),
+        equals=tuple((name, _equal_value(layer, name, q[name])) for name in equals),
         cursor=decode_cursor(q["cursor"], layer, sortby, key=paging_key)
         if "cursor" in q
         else None,
@@ -450,6 +521,100 @@ def parse_feature(
         skip_geometry=_skip_geometry(query),
         properties=_properties(query, fields),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ParcelLookup:
+    """A parcel as an officer names it: ward, sheet and number, or national id."""
+
+    ward_code: str | None = None
+    sheet_no: int | None = None
+    parcel_no: int | None = None
+    national_parcel_id: str | None = None
+
+
+_DIGITS = re.compile(r"[0-9]{1,5}")
+_WHOLE = re.compile(r"[0-9]{1,7}")
+_NATIONAL_ID = re.compile(r"[0-9A-Za-z]{1,32}")
+
+
+def _bounded_int(query: QueryParams, name: str, top: int) -> int | None:
+    raw = query.get(name)
+    if raw is None:
+        return None
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses
+    if not _WHOLE.fullmatch(raw.strip()) or not 1 <= int(raw) <= top:
+        raise InvalidParameterError(
+            f"{name}: expected a whole number from 1 to {top}, got {raw[:40]!r}",
+            parameter=name,
+        )
+    return int(raw)
+
+
+def parse_lookup(query: QueryParams) -> ParcelLookup:
+    """The look-up a query asks for: all of ``ward_code``, ``sheet_no`` and
+    ``parcel_no``, or ``national_parcel_id`` alone; anything else a 400."""
+    LOOKUP.check(query)
+    _once(query)
+    ward = query.get("ward_code")
+    if ward is not None and not _DIGITS.fullmatch(ward.strip()):
+        raise InvalidParameterError(
+            f"ward_code: expected the code of a ward or commune (up to 5 digits), "
+            f"got {ward[:40]!r}",
+            parameter="ward_code",
+        )
+    sheet = _bounded_int(query, "sheet_no", MAX_SHEET_NO)
+    parcel = _bounded_int(query, "parcel_no", MAX_PARCEL_NO)
+    national = query.get("national_parcel_id")
+    by_sheet = (ward, sheet, parcel)
+    if national is not None:
+        if not _NATIONAL_ID.fullmatch(national.strip()):
+            raise InvalidParameterError(
+                "national_parcel_id: expected 1 to 32 letters and digits, "
+                f"got {national[:40]!r}",
+                parameter="national_parcel_id",
+            )
+        if by_sheet != (None, None, None):
+            raise InvalidParameterError(
+                "national_parcel_id: give it alone, without ward_code, sheet_no "
+                "and parcel_no",
+                parameter="national_parcel_id",
+            )
+        return ParcelLookup(national_parcel_id=national.strip())
+    if None in by_sheet:
+        missing = [
+            n
+            for n, v in zip(
+                ("ward_code", "sheet_no", "parcel_no"), by_sheet, strict=True
+            )
+            if v is None
+        ]
+        raise InvalidParameterError(
+            f"{missing[0]}: a parcel is named by ward_code, sheet_no and parcel_no "
+            f"together, or by national_parcel_id; missing: {', '.join(missing)}",
+            parameter=missing[0],
+        )
+    assert ward is not None  # for mypy: checked just above
+    return ParcelLookup(ward.strip(), sheet, parcel)
+
+
+def parse_as_of(query: QueryParams) -> dt.datetime | None:
+    """``asOf``: one instant (RFC 3339, city time without a zone; a bare date is
+    its first instant, UTC as for ``datetime``), or None. Whether the layer's
+    history reaches it is the route's to check (``api.routers.versions``)."""
+    raw = query.get("asOf")
+    if raw is None:
+        return None
+    try:
+        if len(raw) == 10:
+            day = dt.date.fromisoformat(raw)
+            return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+        moment = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise InvalidParameterError(
+            f"asOf: {raw!r} is not an RFC 3339 date-time", parameter="asOf"
+        ) from None
+    return as_instant(moment)
 
 
 @dataclass(frozen=True, slots=True)
@@ -528,5 +693,14 @@ DocumentQuery = Annotated[None, Depends(_checker(DOCUMENT))]
 TilesQuery = Annotated[None, Depends(_checker(TILES))]
 EditsQuery = Annotated[None, Depends(_checker(EDITS))]
 PlanningQuery = Annotated[None, Depends(_checker(PLANNING))]
+VersionsQuery = Annotated[None, Depends(_checker(VERSIONS))]
+VersionQuery = Annotated[None, Depends(_checker(VERSION))]
 DrawnPlanningQuery = Annotated[None, Depends(_checker(DRAWN_PLANNING))]
 MapQuery = Annotated[MapView, Depends(_map_view)]
+
+
+async def _lookup(request: Request) -> ParcelLookup:
+    return parse_lookup(request.query_params)
+
+
+LookupQuery = Annotated[ParcelLookup, Depends(_lookup)]

@@ -64,7 +64,7 @@ from gis.errors import (
     InvalidParameterError,
     LimitExceededError,
 )
-from gis.layer import SERVER_KEPT, VectorLayer, layer_family
+from gis.layer import VectorLayer, layer_family
 from gis.sql.compiled import sql_identifier
 
 Operation = Literal["create", "replace", "update"]
@@ -101,9 +101,7 @@ class FeatureEdit:
 
 def writable_columns(layer: VectorLayer) -> tuple[str, ...]:
     """The properties a client may set: the layer's non-derived fields."""
-    return tuple(
-        f.name for f in layer.fields if not f.derived and f.name not in SERVER_KEPT
-    )
+    return tuple(f.name for f in layer.fields if not f.derived and not f.read_only)
 
 
 def parse_feature(

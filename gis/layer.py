@@ -79,10 +79,18 @@ class Field:
     # set by VectorLayer.visible_fields for a ward-scoped reader: the value is shown
     # only on rows of the claimed wards
     in_wards_only: bool = False
+    # kept by the database (a trigger computes it, like SERVER_KEPT's): clients read
+    # it; a value they send is ignored, as QGIS sends back every field it read
+    server_kept: bool = False
 
     def __post_init__(self) -> None:
         if self.sql is not None and (self.queryable or self.sortable):
             raise ValueError(f"{self.name}: a derived field is not queryable/sortable")
+
+    @property
+    def read_only(self) -> bool:
+        """Kept by the database: never taken from a client's write."""
+        return self.server_kept or self.name in SERVER_KEPT
 
     @property
     def derived(self) -> bool:

@@ -75,7 +75,7 @@ class ItemsQuery:
     properties: tuple[str, ...] | None = None
     skip_geometry: bool = False
     sortby: tuple[SortKey, ...] = ()
-    equals: tuple[tuple[str, str], ...] = ()
+    equals: tuple[tuple[str, str | int], ...] = ()  # int: an integer column's
     cursor: Cursor | None = None
     filter: Filter | None = None
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.types import TypeEngine
 
 from gis.columns import kind_schema
-from gis.layer import SERVER_KEPT, Field, VectorLayer
+from gis.layer import Field, VectorLayer
 
 JSON_SCHEMA = "https://json-schema.org/draft/2020-12/schema"
 
@@ -28,7 +28,7 @@ def field_schema(layer: VectorLayer, field: Field, lang: str) -> dict[str, Any]:
         out["readOnly"] = True
     else:
         out.update(type_schema(layer.table.c[field.name].type))
-        if field.name in SERVER_KEPT:
+        if field.read_only:
             out["readOnly"] = True
     if layer.time and field.name == layer.time.start:
         out["x-ogc-role"] = (

@@ -13,6 +13,9 @@ from sqlalchemy.engine import make_url
 
 from gis.secret_policy import WeakSecretError, check_secret
 
+# VN-2000 TM-3 zones: 5896-5899 (national meridians), 9205-9218 (provincial ones)
+TM3_ZONE_SRIDS = frozenset((5896, 5897, 5898, 5899, *range(9205, 9219)))
+
 DEFAULT_DB_PASSWORDS = frozenset({"", "postgres", "password", "dothi", "changeme"})
 
 
@@ -210,9 +213,15 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     tiles: TileSettings = Field(default_factory=TileSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
+    # the VN-2000 TM-3 zone of the province's cadastre (9218: 108°30', Bình Thuận):
+    # parcels' coordinate tables and extracts use it when a parcel's own source_crs
+    # is not a TM-3 zone (DOTHI_CADASTRAL_SRID)
+    cadastral_srid: int = 9218
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
+        if self.cadastral_srid not in TM3_ZONE_SRIDS:
+            raise ValueError("cadastral_srid must be a VN-2000 TM-3 zone (EPSG code)")
         if self.limits.default_limit > self.limits.max_limit:
             raise ValueError("limits.default_limit must not exceed limits.max_limit")
         if self.env != "development":  # production and shared test deployments

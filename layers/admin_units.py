@@ -9,12 +9,20 @@ from sqlalchemy import Column, Date, Index, Numeric, Table, Text, text
 
 from gis.layer import Access, Field, Label, TileSpec, TimeSpec, VectorLayer
 from gis.tables.metadata import metadata
-from layers.columns import SOURCE_CRS, VALID_FROM, VALID_TO, geom_column, id_column
+from layers.columns import (
+    SOURCE_CRS,
+    VALID_FROM,
+    VALID_TO,
+    geom_column,
+    id_column,
+    sys_period_column,
+)
 
 table = Table(
     "admin_unit",
     metadata,
     id_column(),
+    sys_period_column(),
     Column("code", Text, nullable=False),
     Column("level", Text, nullable=False),  # province | district | commune
     Column("unit_type", Text, nullable=False),  # Tỉnh, Thành phố, Phường, Xã, ...

@@ -12,12 +12,14 @@ from layers.columns import (
     WARD_CODE,
     geom_column,
     id_column,
+    sys_period_column,
 )
 
 table = Table(
     "camera",
     metadata,
     id_column(),
+    sys_period_column(),
     Column("camera_code", Text, nullable=False, unique=True),
     Column("camera_type", Text, nullable=False),  # PTZ | fixed
     Column("bearing_deg", Numeric(5, 1)),

@@ -23,7 +23,9 @@ from sqlalchemy import (
     Integer,
     Text,
     func,
+    text,
 )
+from sqlalchemy.dialects.postgresql import TSTZRANGE
 from sqlalchemy.types import TypeEngine
 
 from gis.layer import Field, Label
@@ -108,4 +110,17 @@ def geom_column(geometry_type: str, *, nullable: bool = False) -> Column[Any]:
         "geom",
         Geometry(geometry_type.upper(), srid=4326, spatial_index=True),
         nullable=nullable,
+    )
+
+
+def sys_period_column() -> Column[Any]:
+    """``sys_period``: the transaction time of the row's current version, kept by
+    migration 0016's triggers (``gis.sql.history``); the earlier versions are in
+    ``<table>_history``. Not a published field. A layer table that is written gets
+    one, and its history, in the migration that creates it (``history_ddl``)."""
+    return Column(
+        "sys_period",
+        TSTZRANGE(),
+        nullable=False,
+        server_default=text("tstzrange(now(), NULL)"),
     )

@@ -16,12 +16,13 @@ from sqlalchemy import (
 
 from gis.layer import Access, Field, Label, TileSpec, TimeSpec, VectorLayer
 from gis.tables.metadata import metadata
-from layers.columns import id_column
+from layers.columns import id_column, sys_period_column
 
 table = Table(
     "env_observation",
     metadata,
     id_column(),
+    sys_period_column(),
     Column("station_id", BigInteger, ForeignKey("env_station.id"), nullable=False),
     Column("parameter", Text, ForeignKey("env_parameter.code"), nullable=False),
     Column("value", Double, nullable=False),

@@ -11,12 +11,14 @@ from layers.columns import (
     WARD_CODE,
     geom_column,
     id_column,
+    sys_period_column,
 )
 
 table = Table(
     "env_station",
     metadata,
     id_column(),
+    sys_period_column(),
     Column("station_code", Text, nullable=False, unique=True),
     Column("name", Text, nullable=False),
     Column("medium", Text, nullable=False, server_default="air"),  # air | water | noise

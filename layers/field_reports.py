@@ -32,12 +32,14 @@ from layers.columns import (
     WARD_CODE,
     geom_column,
     id_column,
+    sys_period_column,
 )
 
 table = Table(
     "field_report",
     metadata,
     id_column(),
+    sys_period_column(),
     Column("report_code", Text, nullable=False, unique=True),
     Column("category", Text, ForeignKey("report_category.code"), nullable=False),
     Column("description", Text, nullable=False),

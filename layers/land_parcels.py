@@ -10,12 +10,14 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Date,
+    FetchedValue,
     ForeignKey,
     Index,
     Integer,
     Numeric,
     Table,
     Text,
+    UniqueConstraint,
     text,
 )
 
@@ -39,14 +41,18 @@ from layers.columns import (
     WARD_CODE,
     geom_column,
     id_column,
+    sys_period_column,
 )
 
 table = Table(
     "land_parcel",
     metadata,
     id_column(),
+    sys_period_column(),
     WARD_CODE.column(),
-    Column("survey_ward_code", Text),  # commune the sheet was numbered in (pre-2025)
+    # the commune whose sheet numbers the parcel (pre-2025 for the older surveys); an
+    # INSERT without one takes ward_code, an UPDATE keeps its own (migration 0015)
+    Column("survey_ward_code", Text, server_default=FetchedValue()),
     Column("sheet_no", Integer, nullable=False),
     Column("parcel_no", Integer, nullable=False),
     LAND_USE.column(nullable=False),
@@ -60,7 +66,17 @@ table = Table(
     VALID_TO.column(),
     UPDATED_AT.column(),
     geom_column("MULTIPOLYGON"),
-    Index("ix_land_parcel_lookup", "ward_code", "sheet_no", "parcel_no"),
+    # a parcel's identity: numbers belong to the sheet of the surveyed commune
+    UniqueConstraint(
+        "survey_ward_code", "sheet_no", "parcel_no", name="uq_land_parcel_identity"
+    ),
+    Index(
+        "uq_land_parcel_national_id",
+        "national_parcel_id",
+        unique=True,
+        postgresql_where=text("national_parcel_id IS NOT NULL"),
+    ),
+    Index("ix_land_parcel_sheet", "sheet_no", "parcel_no", "ward_code"),
     Index("ix_land_parcel_land_use", "land_use"),
     comment="Land parcels; legal and geometric areas kept apart.",
 )
@@ -69,6 +85,7 @@ land_user = Table(
     "land_user",
     metadata,
     id_column(),
+    sys_period_column(),
     Column("kind", Text, nullable=False),  # individual | household | organisation
     Column("full_name", Text, nullable=False),
     Column("id_number", Text),  # CCCD / business registration number
@@ -82,6 +99,7 @@ certificate = Table(
     "land_certificate",
     metadata,
     id_column(),
+    sys_period_column(),
     Column("parcel_id", BigInteger, ForeignKey("land_parcel.id"), nullable=False),
     Column("land_user_id", BigInteger, ForeignKey("land_user.id"), nullable=False),
     Column("serial_no", Text, nullable=False),  # số phát hành

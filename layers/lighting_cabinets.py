@@ -13,12 +13,14 @@ from layers.columns import (
     WARD_CODE,
     geom_column,
     id_column,
+    sys_period_column,
 )
 
 table = Table(
     "lighting_cabinet",
     metadata,
     id_column(),
+    sys_period_column(),
     Column("cabinet_code", Text, nullable=False, unique=True),
     ADDRESS.column(),
     Column("control_mode", Text),  # timer | astronomical | remote

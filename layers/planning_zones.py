@@ -13,12 +13,14 @@ from layers.columns import (
     WARD_CODE,
     geom_column,
     id_column,
+    sys_period_column,
 )
 
 table = Table(
     "planning_zone",
     metadata,
     id_column(),
+    sys_period_column(),
     Column("zone_code", Text, nullable=False),
     Column("plan_name", Text, nullable=False),
     Column("approval_decision", Text),

@@ -12,12 +12,14 @@ from layers.columns import (
     WARD_CODE,
     geom_column,
     id_column,
+    sys_period_column,
 )
 
 table = Table(
     "poi",
     metadata,
     id_column(),
+    sys_period_column(),
     Column("name", Text),
     Column("name_en", Text),
     # education | health | tourism | public_service | commerce | worship | other

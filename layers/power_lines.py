@@ -4,12 +4,20 @@ from sqlalchemy import Column, Integer, Table, Text
 
 from gis.layer import Access, Field, Label, TileSpec, VectorLayer
 from gis.tables.metadata import metadata
-from layers.columns import OSM_ID, SOURCE_CRS, UPDATED_AT, geom_column, id_column
+from layers.columns import (
+    OSM_ID,
+    SOURCE_CRS,
+    UPDATED_AT,
+    geom_column,
+    id_column,
+    sys_period_column,
+)
 
 table = Table(
     "power_line",
     metadata,
     id_column(),
+    sys_period_column(),
     Column("name", Text),
     Column("power", Text),  # line | minor_line | cable
     Column("voltage", Text),

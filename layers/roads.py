@@ -4,12 +4,20 @@ from sqlalchemy import Column, Integer, Numeric, Table, Text
 
 from gis.layer import Access, Field, Label, TileSpec, VectorLayer
 from gis.tables.metadata import metadata
-from layers.columns import SOURCE_CRS, UPDATED_AT, WARD_CODE, geom_column, id_column
+from layers.columns import (
+    SOURCE_CRS,
+    UPDATED_AT,
+    WARD_CODE,
+    geom_column,
+    id_column,
+    sys_period_column,
+)
 
 table = Table(
     "road",
     metadata,
     id_column(),
+    sys_period_column(),
     Column("name", Text),
     Column("road_class", Text),  # arterial | collector | local | alley
     Column("width_m", Numeric(5, 1)),

@@ -20,12 +20,14 @@ from layers.columns import (
     WARD_CODE,
     geom_column,
     id_column,
+    sys_period_column,
 )
 
 table = Table(
     "street_light",
     metadata,
     id_column(),
+    sys_period_column(),
     Column("pole_code", Text),
     Column("lamp_type", Text),  # LED | HPS | MH | ...
     Column("power_w", Integer),

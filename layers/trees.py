@@ -4,12 +4,20 @@ from sqlalchemy import Column, Date, ForeignKey, Integer, Numeric, Table, Text
 
 from gis.layer import Access, Field, Label, TileSpec, TimeSpec, VectorLayer
 from gis.tables.metadata import metadata
-from layers.columns import SOURCE_CRS, UPDATED_AT, WARD_CODE, geom_column, id_column
+from layers.columns import (
+    SOURCE_CRS,
+    UPDATED_AT,
+    WARD_CODE,
+    geom_column,
+    id_column,
+    sys_period_column,
+)
 
 table = Table(
     "tree",
     metadata,
     id_column(),
+    sys_period_column(),
     Column("tree_code", Text),
     Column("species_vi", Text),
     Column("species_scientific", Text),

@@ -54,6 +54,9 @@ def _landing_links(request: Request, base: str, fmt: str) -> list[dict[str, Any]
         ),
         link(f"{base}/styles", f"{OGC_REL}/styles", MEDIA["json"], "Styles"),
         link(f"{base}/map", "alternate", MEDIA["html"], "City map"),
+        link(
+            f"{base}/land", "alternate", MEDIA["html"], "Land office / Tra cứu thửa đất"
+        ),
     ]
 
 

@@ -23,6 +23,7 @@ from typing import Annotated, Any, TypeVar
 import psycopg
 from fastapi import APIRouter, Path, Request, Response
 from psycopg import errors as pg_errors
+from sqlalchemy import UniqueConstraint
 from sqlalchemy.sql.elements import ClauseElement
 
 from api.caching import NO_STORE, feature_tag, if_match
@@ -186,6 +187,9 @@ def _constraint_column(layer: VectorLayer, constraint: str | None) -> str | None
     for index in layer.table.indexes:
         if index.name == constraint:
             return ", ".join(c.name for c in index.columns)
+    for unique in layer.table.constraints:  # a rule over several columns
+        if unique.name == constraint and isinstance(unique, UniqueConstraint):
+            return ", ".join(c.name for c in unique.columns)
     return None
 
 

@@ -16,17 +16,18 @@ from api.deps import (
     claims_of,
     feature_id_of,
 )
-from api.links import base_url, link, self_url, with_query
+from api.links import base_url, link, self_url, with_links, with_query
 from api.negotiation import MEDIA
 from api.params import LangDep, parse_feature, parse_items
+from api.routers.parcel_changes import lineage_links
 from api.routers.planning import planning_links
+from api.routers.versions import as_of_of, history_links
 from api.state import app_state
 from api.stats import estimated_rows
 from gis.db.pool import fetch_one
 from gis.db.statements import STATEMENTS
 from gis.errors import NotFoundError
 from gis.layer import Field, VectorLayer
-from gis.principal import Principal
 from gis.query import Cursor, ItemsQuery, encode_cursor, load_paging_key
 from gis.sql.features import (
     FeatureRow,
@@ -73,19 +74,16 @@ def _cache_headers(
     """ETag (``tag``, else from the layer's data version and the request:
     ``api.caching``), ``Cache-Control``, ``Vary``, ``Content-Crs`` and
     ``Last-Modified``."""
-    principal: Principal = request.state.principal
-    if tag is None:
-        versions = (str(row.version), str(row.changed_at))
-        tag = caching.request_tag(request, principal, fmt, versions)
-    headers = caching.cache_headers(
-        tag,
-        public=caching.shareable(principal, [layer]),
-        max_age_s=caching.FEATURES_MAX_AGE_S,
-        vary="Accept, Accept-Language",
+    headers = caching.data_headers(
+        request,
+        request.state.principal,
+        [layer],
+        fmt=fmt,
+        versions=(str(row.version), str(row.changed_at)),
+        changed_at=row.changed_at,
+        tag=tag,
     )
     headers["Content-Crs"] = f"<{crs_uri}>"
-    if row.changed_at is not None:
-        headers["Last-Modified"] = caching.http_date(row.changed_at)
     return headers
 
 
@@ -165,7 +163,8 @@ async def get_items(
         request.query_params, layer, fields, settings.limits, paging_key=key
     )
     fmt = negotiation.choose(request, ITEMS_FORMATS)
-    row = await _fetch_page(request, layer, query, fields, fmt)
+    as_of = await as_of_of(request, layer)
+    row = await _fetch_page(request, layer, query, fields, fmt, as_of)
     url = f"{base_url(request)}/collections/{layer.id}/items"
     links = _page_links(request, layer, key, url, fmt, row, query, ITEMS_FORMATS)
     if fmt == "html":
@@ -181,8 +180,10 @@ async def _fetch_page(
     query: ItemsQuery,
     fields: tuple[Field, ...],
     fmt: str,
+    as_of: dt.datetime | None = None,
 ) -> PageRow:
-    """The one row of a page (``gis.sql.features.build_items``)."""
+    """The one row of a page (``gis.sql.features.build_items``), as of ``as_of``
+    when given (``api.routers.versions``)."""
     # the size only, from this process's last read: a page never waits on extents
     est_rows = await estimated_rows(request, layer)
     statement = ItemsStatement(
@@ -191,6 +192,7 @@ async def _fetch_page(
         _selected(fields, query),
         count=est_rows <= COUNT_MAX_ROWS,
         encoding=fmt,  # type: ignore[arg-type]
+        as_of=as_of,
     )
     row = await fetch_one(
         app_state(request).pool, STATEMENTS.bind(statement), claims=claims_of(request)
@@ -318,7 +320,8 @@ async def get_feature(
     query = parse_feature(request.query_params, layer, fields)
     fmt = negotiation.choose(request, ("geojson", "html"))
     fid = feature_id_of(layer, feature_id)
-    statement = ItemStatement(layer, query, _selected(fields, query), fid)
+    as_of = await as_of_of(request, layer)
+    statement = ItemStatement(layer, query, _selected(fields, query), fid, as_of)
     found = await fetch_one(
         app_state(request).pool, STATEMENTS.bind(statement), claims=claims_of(request)
     )
@@ -355,8 +358,10 @@ def _feature_response(
         link(f"{base}/collections/{layer.id}", "collection", MEDIA["json"]),
         link(items, "items", MEDIA["geojson"]),
         *planning_links(layer, url, request.state.principal),
+        *lineage_links(layer, url),
+        *history_links(layer, f"{items}/{request.path_params['featureId']}"),
     ]
-    body = found.f[:-1] + b',"links":' + orjson.dumps(links) + b"}"
+    body = with_links(found.f, links)
     # strong, of the row's own version: what If-Match names to make a write
     # conditional (api.routers.edits)
     tag = caching.feature_tag(request, request.state.principal, fmt, found.row_version)

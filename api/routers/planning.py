@@ -24,7 +24,7 @@ from psycopg import errors as pg_errors
 
 from api import caching, html, negotiation
 from api.deps import PrincipalDep, claims_of, feature_id_of
-from api.links import base_url, link, self_url
+from api.links import base_url, link, self_url, with_links
 from api.negotiation import FEATURE_BODY_MEDIA, MEDIA
 from api.params import DrawnPlanningQuery, LangDep, PlanningQuery
 from api.state import app_state
@@ -98,15 +98,14 @@ async def get_parcel_planning(
     if row is None:
         raise NotFoundError(f"no feature {feature_id!r} in {parcels.id}")
     base = base_url(request)
-    versions = (str(row.parcels_version), str(row.zones_version), str(row.today))
-    headers = caching.cache_headers(
-        caching.request_tag(request, principal, fmt, versions),
-        public=caching.shareable(principal, [parcels, zones]),
-        max_age_s=caching.FEATURES_MAX_AGE_S,
-        vary="Accept, Accept-Language",
+    headers = caching.data_headers(
+        request,
+        principal,
+        [parcels, zones],
+        fmt=fmt,
+        versions=(str(row.parcels_version), str(row.zones_version), str(row.today)),
+        changed_at=row.changed_at,
     )
-    if row.changed_at is not None:
-        headers["Last-Modified"] = caching.http_date(row.changed_at)
     if (cached := caching.not_modified(request, headers)) is not None:
         return cached
     if fmt == "html":
@@ -121,7 +120,9 @@ async def get_parcel_planning(
         link(feature, "about", MEDIA["geojson"], "Thửa đất / Land parcel"),
         *_zone_links(base),
     ]
-    return Response(_with_links(row, links), media_type=MEDIA["json"], headers=headers)
+    return Response(
+        with_links(row.doc, links), media_type=MEDIA["json"], headers=headers
+    )
 
 
 @router.post(
@@ -161,7 +162,7 @@ async def post_planning(
     assert row is not None  # the drawn polygon is always one subject
     links = _zone_links(base_url(request))
     return Response(
-        _with_links(row, links), media_type=MEDIA["json"], headers=caching.NO_STORE
+        with_links(row.doc, links), media_type=MEDIA["json"], headers=caching.NO_STORE
     )
 
 
@@ -194,11 +195,6 @@ def _zone_links(base: str) -> list[dict[str, Any]]:
             f"{zones.title.vi} / {zones.title.en}",
         )
     ]
-
-
-def _with_links(row: PlanningRow, links: list[dict[str, Any]]) -> bytes:
-    """The document as PostgreSQL wrote it, with ``links`` added."""
-    return row.doc[:-1] + b', "links" : ' + orjson.dumps(links) + b"}"
 
 
 def _html(

@@ -189,8 +189,8 @@ def build_demo(
     Notes
     -----
     Everything happens in one transaction: either the whole city is there or
-    nothing is. At scale 1.0 the build takes about 15-20 s on two cores, most of it
-    the 370,000 observations.
+    nothing is. At scale 1.0 the build takes about 35 s on two cores (2026-12-07),
+    most of it the 370,000 observations and the 20,000 parcels with their triggers.
     """
     if not -1.0 <= seed <= 1.0:
         raise ValueError(f"seed must be in [-1, 1], got {seed}")

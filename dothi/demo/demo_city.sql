@@ -1439,6 +1439,60 @@ LEFT JOIN LATERAL (SELECT code FROM _d_ward_g w WHERE ST_Intersects(w.geom, p.g4
                    ORDER BY code LIMIT 1) wg ON true
 ORDER BY p.grp, p.pkey;
 
+-- @step land_dossiers
+-- land dossiers over the 18 months to "today", received on working days, on parcels
+-- drawn at random; ~7 % settled late (about half of those with an apology letter
+-- within a few working days of the due date), the recent ones still open; ward and
+-- due date are set by the table's trigger (migration 0018) as for any writer
+INSERT INTO land_dossier (id, dossier_no, parcel_id, procedure, received_on, status,
+                          officer, done_on, late_reason, apology_no, apology_on)
+WITH drawn AS (
+    SELECT k, 1 + floor(pg_temp.u(k, 301) * (SELECT count(*) FROM land_parcel))::bigint
+               AS parcel_id,
+           pg_temp.wpick(ARRAY['transfer','certificate_change','registration',
+                               'split_merge','land_use_change','certificate_issue'],
+                         ARRAY[40,15,15,12,10,8]::double precision[], k, 302) AS procedure,
+           -- the first working day on or after a day of the period
+           add_working_days(date '2025-05-23' + pg_temp.ri(k, 303, 0, 548), 1) AS received,
+           pg_temp.u(k, 304) < 0.07 AS runs_late
+    FROM generate_series(1, greatest(1, round(3000 * (SELECT scale FROM _d_n)))::integer) k
+), planned AS (
+    SELECT d.*, pr.working_days, add_working_days(d.received, pr.working_days) AS due,
+           CASE WHEN d.runs_late
+                THEN add_working_days(add_working_days(d.received, pr.working_days),
+                                      pg_temp.ri(d.k, 305, 1, 12))
+                ELSE add_working_days(d.received,
+                                      pg_temp.ri(d.k, 305, 1, pr.working_days)) END
+               AS settles
+    FROM drawn d JOIN land_procedure pr ON pr.code = d.procedure
+), dated AS (
+    SELECT p.*, p.settles <= date '2026-11-23' AS settled,
+           CASE WHEN pg_temp.u(p.k, 306) < 0.5 AND p.due < date '2026-11-23'
+                THEN add_working_days(p.due, pg_temp.ri(p.k, 307, 1, 3)) END AS apology
+    FROM planned p
+)
+SELECT d.k, 'HS-' || to_char(d.received, 'YYMMDD') || '-' || lpad(d.k::text, 5, '0'),
+       d.parcel_id, d.procedure, d.received,
+       CASE WHEN d.settled THEN
+                CASE WHEN pg_temp.u(d.k, 308) < 0.04 THEN 'rejected' ELSE 'done' END
+            ELSE pg_temp.wpick(ARRAY['received','in_progress','returned_for_supplement'],
+                               ARRAY[20,70,10]::double precision[], d.k, 309) END,
+       'diachinh.' || lp.ward_code || '.' || pg_temp.ri(d.k, 310, 1, 3),
+       CASE WHEN d.settled THEN d.settles END,
+       CASE WHEN d.runs_late THEN pg_temp.pick(ARRAY[
+           'Chờ kết quả đo đạc lại ranh giới thửa đất',
+           'Chờ ý kiến của cơ quan thuế về nghĩa vụ tài chính',
+           'Hồ sơ có tranh chấp, đang xác minh',
+           'Chờ xác minh nguồn gốc sử dụng đất']::text[], d.k, 311) END,
+       CASE WHEN d.runs_late AND d.apology IS NOT NULL AND d.apology <= date '2026-11-23'
+            THEN d.k || '/TXL-UBND' END,
+       CASE WHEN d.runs_late AND d.apology <= date '2026-11-23' THEN d.apology END
+FROM dated d
+JOIN land_parcel lp ON lp.id = d.parcel_id
+ORDER BY d.k;
+SELECT setval(pg_get_serial_sequence('land_dossier', 'id'),
+              greatest(1, (SELECT max(id) FROM land_dossier)), true);
+
 -- @step finish
 -- identity sequences continue after the explicit ids
 SELECT setval(pg_get_serial_sequence(t, 'id'),

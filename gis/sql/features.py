@@ -48,6 +48,7 @@ from gis.edits import row_version
 from gis.layer import Field, VectorLayer
 from gis.query import Cursor, ItemsQuery, SortKey
 from gis.sql.compiled import Compiled, compile_statement, sql_name
+from gis.sql.history import AS_OF, shadowed_tables, with_as_of
 
 # decimals in GeoJSON coordinates: 1e-7 degree is ~1 cm; projected CRSs are in metres
 DEGREE_DIGITS = 7
@@ -148,7 +149,10 @@ def where_clauses(layer: VectorLayer, query: ItemsQuery) -> list[ColumnElement[b
         conds.append(query.filter.clause(layer))
     for name, value in query.equals:
         col = t.c[name]
-        # property=value compares as text so any column type takes the query string
+        if isinstance(value, int):  # an integer column (api.params): its index answers
+            conds.append(col == bindparam(f"eq_{name}", value, type_=BigInteger))
+            continue
+        # property=value compares as text so any other column type takes the string
         target = col if _is_text(col) else cast(col, Text)
         conds.append(target == bindparam(f"eq_{name}", value, type_=Text))
     return conds
@@ -584,12 +588,15 @@ class ItemsStatement:
     fields: Sequence[Field]
     count: bool
     encoding: Encoding = "geojson"
+    # read the layer as it was at this instant (``gis.sql.history.with_as_of``)
+    as_of: dt.datetime | None = None
     row: ClassVar[type[PageRow]] = PageRow
     text_as_bytes: ClassVar[bool] = True
 
     def shape(self) -> Hashable:
         q = self.query
         return (
+            self.as_of is not None,
             self.layer.id,
             _fields_shape(self.fields),
             self.count,
@@ -606,10 +613,13 @@ class ItemsStatement:
         )
 
     def params(self) -> dict[str, Any]:
-        return items_params(self.layer, self.query)
+        params = items_params(self.layer, self.query)
+        if self.as_of is not None:
+            params[AS_OF] = self.as_of
+        return params
 
     def build(self) -> Compiled:
-        return compile_statement(
+        compiled = compile_statement(
             build_items(
                 self.layer,
                 self.query,
@@ -618,6 +628,7 @@ class ItemsStatement:
                 encoding=self.encoding,
             )
         )
+        return _as_of(compiled, self.layer, self.fields, self.as_of)
 
 
 @dataclass(slots=True)
@@ -628,12 +639,14 @@ class ItemStatement:
     query: ItemsQuery
     fields: Sequence[Field]
     feature_id: int
+    as_of: dt.datetime | None = None
     row: ClassVar[type[FeatureRow]] = FeatureRow
     text_as_bytes: ClassVar[bool] = True
 
     def shape(self) -> Hashable:
         q = self.query  # a feature's request: its CRS and skipGeometry only
         return (
+            self.as_of is not None,
             self.layer.id,
             _fields_shape(self.fields),
             q.crs.srid,
@@ -642,9 +655,26 @@ class ItemStatement:
         )
 
     def params(self) -> dict[str, Any]:
+        if self.as_of is not None:
+            return {"fid": self.feature_id, AS_OF: self.as_of}
         return {"fid": self.feature_id}
 
     def build(self) -> Compiled:
-        return compile_statement(
+        compiled = compile_statement(
             build_item(self.layer, self.query, self.fields, self.feature_id)
         )
+        return _as_of(compiled, self.layer, self.fields, self.as_of)
+
+
+def _as_of(
+    compiled: Compiled,
+    layer: VectorLayer,
+    fields: Sequence[Field],
+    as_of: dt.datetime | None,
+) -> Compiled:
+    """``compiled`` itself (byte for byte) without an instant; else the same SQL
+    reading the layer, and the tables its fields read, as of ``%(as_of)s``."""
+    if as_of is None:
+        return compiled
+    derived = [f.sql for f in fields if f.sql is not None]
+    return with_as_of(compiled, shadowed_tables(layer, derived))

@@ -10,6 +10,20 @@ imports all three packages).
 Importing this package registers all of its tables.
 """
 
-from gis.tables import app_secret, codelists, idempotency, overviews, versions
+from gis.tables import (
+    app_secret,
+    codelists,
+    idempotency,
+    overviews,
+    parcel_changes,
+    versions,
+)
 
-__all__ = ["app_secret", "codelists", "idempotency", "overviews", "versions"]
+__all__ = [
+    "app_secret",
+    "codelists",
+    "idempotency",
+    "overviews",
+    "parcel_changes",
+    "versions",
+]

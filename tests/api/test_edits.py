@@ -5,6 +5,7 @@ is lost: every bad body is a 4xx that changes nothing; concurrent writers all la
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -30,8 +31,17 @@ SQUARE = [[[108.10, 10.93], [108.1003, 10.93], [108.1003, 10.9303],
 GEOJSON = {"Content-Type": "application/geo+json"}
 
 
+# a parcel's number is unique on its sheet (migration 0015): each body a new one
+_numbers = itertools.count(50_000)
+
+
 def parcel(**props: Any) -> dict[str, Any]:
-    base = {"ward_code": WARD, "sheet_no": 7, "parcel_no": 1, "land_use": "ODT"}
+    base = {
+        "ward_code": WARD,
+        "sheet_no": 7,
+        "parcel_no": next(_numbers),
+        "land_use": "ODT",
+    }
     return {
         "type": "Feature",
         "geometry": {"type": "Polygon", "coordinates": SQUARE},
@@ -247,6 +257,14 @@ def test_conflicts_and_ids(client: TestClient, city: str) -> None:
     r = client.delete(f"{PARCELS}/{used}", headers=admin)
     assert r.status_code == 409  # certificates refer to it: nothing deleted
     assert client.get(f"{PARCELS}/{used}").status_code == 200
+    # a parcel's identity: one parcel per survey commune, sheet and number
+    survey, sheet, number = _sql(
+        city, "SELECT survey_ward_code, sheet_no, parcel_no FROM land_parcel "
+        "WHERE ward_code = %s LIMIT 1", WARD)[0]  # fmt: skip
+    twin = parcel(survey_ward_code=survey, sheet_no=sheet, parcel_no=number)
+    r = client.post(PARCELS, content=json.dumps(twin), headers={**OFFICER, **GEOJSON})
+    assert r.status_code == 409, r.text
+    assert "survey_ward_code, sheet_no, parcel_no" in r.json()["detail"]
     fid = _create(client, parcel(parcel_no=8))
     r = client.put(f"{PARCELS}/{fid}", content=json.dumps({**parcel(), "id": fid + 1}),
                    headers={**OFFICER, **GEOJSON})  # fmt: skip

@@ -173,6 +173,29 @@ def test_property_equals_and_properties_and_skip_geometry(client: Any) -> None:
         assert f["properties"]["status"] == "on"
 
 
+def test_integer_properties_compare_as_integers(client: Any, city_url: str) -> None:
+    """``sheet_no=4`` is the integer 4 (so "04" names it too, and the index on the
+    column answers); a value no integer column can hold is a 400, not an empty page."""
+    sheet, number = _ids(city_url, "SELECT sheet_no FROM land_parcel ORDER BY id")[0], 1
+    want = _ids(
+        city_url,
+        "SELECT id FROM land_parcel WHERE sheet_no = %s AND parcel_no = %s ORDER BY id",
+        (sheet, number),
+    )
+    assert want
+    for given in (str(sheet), f"0{sheet}"):
+        page = client.get(
+            "/collections/land_parcels/items",
+            params={"sheet_no": given, "parcel_no": number, "limit": 100},
+        )
+        assert page.status_code == 200, page.text
+        assert [f["id"] for f in page.json()["features"]] == want
+    for bad in ("abc", "4.0", " 4", "99999999999", "4²"):
+        r = client.get("/collections/land_parcels/items", params={"sheet_no": bad})
+        assert r.status_code == 400, (bad, r.text)
+        assert r.json()["parameter"] == "sheet_no"
+
+
 def test_etag_and_304(client: Any) -> None:
     r = client.get("/collections/trees/items?limit=3")
     assert r.headers["Cache-Control"].startswith("public")

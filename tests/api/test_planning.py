@@ -118,7 +118,7 @@ class City:
 def _generated_cases(conn: psycopg.Connection[Any], count: int) -> list[Case]:
     """Random parcels, each with 0-3 random zones around it (some over it, some
     overlapping each other, some beside it)."""
-    rng = random.Random(142)  # noqa: S311 - test data, not secrets
+    rng = random.Random(142)
     cases = []
     for i in range(count):
         ox, oy = X0 + 2_000 + 300 * i, Y0 + 2_000

@@ -14,6 +14,7 @@ log: a canary appears only where the principal's roles may read it.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
 import logging
@@ -31,6 +32,7 @@ from gis.db.embedded import EmbeddedCluster
 from gis.db.urls import libpq_url
 from gis.layer import VectorLayer
 from gis.principal import PUBLIC, ROLES
+from gis.sql.history import has_history
 from layers import CATALOGUE
 from tests.api.principals import bearer, settings
 from tests.conftest import create_database, drop_database
@@ -133,7 +135,8 @@ def world(server_url: str, migrated_template: str) -> Iterator[World]:
         for layer in CATALOGUE.values():
             if layer.id == "audit_log":
                 continue
-            fid = {"land_parcels": w.parcel_a, "field_reports": w.report}.get(layer.id)
+            fid = {"land_parcels": w.parcel_a, "field_reports": w.report,
+                   "land_dossiers": _dossier_in(url, WARD_A)}.get(layer.id)  # fmt: skip
             if fid is None:
                 fid = _first_id(url, layer)
             w.sample[layer.id] = fid
@@ -143,6 +146,16 @@ def world(server_url: str, migrated_template: str) -> Iterator[World]:
         w.sample["audit_log"] = 1
         yield w
     drop_database(server_url, "matrix_city")
+
+
+def _dossier_in(url: str, ward: str) -> int:
+    """A dossier of ``ward`` (the land officer's: it may replace its own copy)."""
+    with psycopg.connect(libpq_url(url)) as conn:
+        row = conn.execute(
+            "SELECT min(id) FROM land_dossier WHERE ward_code = %s", (ward,)
+        ).fetchone()
+    assert row is not None and row[0] is not None
+    return int(row[0])
 
 
 def _first_id(url: str, layer: VectorLayer) -> int:
@@ -159,11 +172,15 @@ def _as_new(layer: VectorLayer, feature: dict[str, Any]) -> dict[str, Any]:
     """What was read, sent back as a new feature (read-only fields and all, as QGIS
     does); unique codes made unique again."""
     props = dict(feature["properties"])
-    for name in ("camera_code", "report_code", "station_code", "cabinet_code"):
+    for name in ("camera_code", "report_code", "station_code", "cabinet_code",
+                 "dossier_no"):  # fmt: skip
         if name in props:
             props[name] = f"{props[name]}-{{uniq}}"  # one per request (_send)
     if layer.id == "admin_units":
         props["code"] = "99999"
+    if layer.id == "land_parcels":  # one parcel a number on its sheet (0015)
+        props["parcel_no"] = "{uniq:int}"
+        props["national_parcel_id"] = None  # unique too: a new parcel has none yet
     return {"type": "Feature", "geometry": feature["geometry"], "properties": props}
 
 
@@ -234,6 +251,17 @@ def plan(w: World, principal: str) -> list[Case]:
                 "styles", "GET", f"{base}/styles", seen if layer.geometry_type else 404
             ),
         ]
+        # history (issue 14, item 3): the versions, one version, the layer as of now
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        kept = has_history(layer.table)
+        cases += [
+            Case("versions", "GET", f"{base}/items/{fid}/versions",
+                 seen if kept else hidden),
+            Case("version", "GET", f"{base}/items/{fid}/versions/1",
+                 seen if kept else hidden, check="fields" if kept else None),
+            Case("as-of", "GET", f"{base}/items?limit=3&asOf={now}",
+                 (seen if kept else 400) if readable else hidden),
+        ]  # fmt: skip
         if layer.id == "land_parcels":  # another ward's parcel and its owner
             other = f"{base}/items/{w.parcel_b}"
             cases.append(Case("get", "GET", other, seen, check="fields"))
@@ -334,7 +362,10 @@ def _send(
     path = case.path.replace("{created}", created or "0")
     body = None
     if case.body is not None:
-        body = json.dumps(case.body).replace("{uniq}", str(next(_UNIQUE)))
+        uniq = str(next(_UNIQUE))
+        body = (
+            json.dumps(case.body).replace('"{uniq:int}"', uniq).replace("{uniq}", uniq)
+        )
     extra = {"Content-Type": "application/geo+json"} if case.body is not None else {}
     if case.method == "PATCH":
         extra = {"Content-Type": "application/merge-patch+json"}

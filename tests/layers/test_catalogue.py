@@ -19,7 +19,7 @@ def test_catalogue_has_every_city_layer() -> None:
     expected = {
         "admin_units", "land_parcels", "planning_zones", "street_lights",
         "lighting_cabinets", "trees", "env_stations", "env_observations", "cameras",
-        "field_reports", "roads", "pois", "power_lines",
+        "field_reports", "roads", "pois", "power_lines", "land_dossiers",
     }  # fmt: skip
     assert expected <= set(CATALOGUE)
 

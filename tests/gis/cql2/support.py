@@ -79,9 +79,9 @@ def _address(rng: random.Random) -> str | None:
 
 def _parcel_rows() -> list[tuple[Any, ...]]:
     """The parcels, deterministic (the strategies draw literals from them too)."""
-    rng = random.Random(20251123)  # noqa: S311 - reproducible data
+    rng = random.Random(20251123)
     parcels = []
-    for _ in range(320):
+    for i in range(320):
         valid_from = dt.date(2015, 1, 1) + dt.timedelta(days=rng.randint(0, 3650))
         valid_to = (
             None
@@ -94,7 +94,8 @@ def _parcel_rows() -> list[tuple[Any, ...]]:
             (
                 rng.choice((*WARDS, None)),
                 rng.randint(1, 12),
-                rng.randint(1, 15),
+                # a number is unique on its sheet (migration 0015): 100 apart a row
+                100 * i + rng.randint(1, 15),
                 rng.choice(LAND_USES),
                 None if rng.random() < 0.1 else Decimal(rng.randint(200, 20000)) / 10,
                 _address(rng),
@@ -127,7 +128,7 @@ def pool(name: str) -> list[Any]:
 
 
 def load(conn: psycopg.Connection[Any]) -> None:
-    rng = random.Random(20251124)  # noqa: S311 - reproducible data
+    rng = random.Random(20251124)
     parcels = PARCEL_ROWS
     with conn.cursor() as cur:
         cur.executemany(

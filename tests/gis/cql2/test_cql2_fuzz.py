@@ -206,7 +206,7 @@ def test_fuzz_never_reaches_postgres_as_an_error(db: psycopg.Connection[Any]) ->
     ``DOTHI_FUZZ_SEED`` / ``DOTHI_FUZZ_COUNT`` change the run (the default is fixed so
     a failure reproduces).
     """
-    rng = random.Random(FUZZ_SEED)  # noqa: S311 - a reproducible run
+    rng = random.Random(FUZZ_SEED)
     layers = (PARCELS,) * 8 + (REPORTS, TREES)
     failures: list[str] = []
     ran = refused = 0
