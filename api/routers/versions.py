@@ -10,7 +10,9 @@ and the collection as of an instant (``asOf`` on items and on a feature).
   version n, built by the feature's own statement read as of the instant the
   version began (same CRSs, properties, personal-fields policy and audit).
 - ``asOf=<instant>`` on ``/items`` and ``/items/{fid}``: the collection as it was
-  then, through the same paging, filters, CRSs and access policy.
+  then, through the same paging, filters, CRSs and access policy. The audit trail
+  keeps no history (nobody may change its rows, ``gis.sql.history.is_append_only``):
+  as of an instant it is the rows written by then.
 
 Why ``asOf`` and not ``datetime``: the OGC API Features "Versioned Features"
 proposal (opengeospatial/ogcapi-features, proposals/versioned-features.md)
@@ -54,6 +56,7 @@ from gis.sql.history import (
     VersionsStatement,
     VersionStartStatement,
     has_history,
+    is_append_only,
 )
 
 router = APIRouter()
@@ -80,7 +83,8 @@ async def as_of_of(request: Request, layer: VectorLayer) -> dt.datetime | None:
     as_of = parse_as_of(request.query_params)
     if as_of is None:
         return None
-    if not has_history(layer.table):
+    append_only = is_append_only(layer)  # the audit trail: no history needed
+    if not (append_only or has_history(layer.table)):
         raise InvalidParameterError(
             f"asOf: {layer.id} keeps no history", parameter="asOf"
         )
@@ -90,6 +94,8 @@ async def as_of_of(request: Request, layer: VectorLayer) -> dt.datetime | None:
             "collection is as it is now",
             parameter="asOf",
         )
+    if append_only:  # every row it ever had is still there
+        return as_of
     found = await fetch_one(
         app_state(request).pool, STATEMENTS.bind(HistoryStartStatement(layer))
     )

@@ -48,7 +48,13 @@ from gis.edits import row_version
 from gis.layer import Field, VectorLayer
 from gis.query import Cursor, ItemsQuery, SortKey
 from gis.sql.compiled import Compiled, compile_statement, sql_name
-from gis.sql.history import AS_OF, shadowed_tables, with_as_of
+from gis.sql.history import (
+    AS_OF,
+    is_append_only,
+    shadowed_tables,
+    with_appended_as_of,
+    with_as_of,
+)
 
 # decimals in GeoJSON coordinates: 1e-7 degree is ~1 cm; projected CRSs are in metres
 DEGREE_DIGITS = 7
@@ -676,5 +682,7 @@ def _as_of(
     reading the layer, and the tables its fields read, as of ``%(as_of)s``."""
     if as_of is None:
         return compiled
+    if is_append_only(layer):
+        return with_appended_as_of(compiled, layer)
     derived = [f.sql for f in fields if f.sql is not None]
     return with_as_of(compiled, shadowed_tables(layer, derived))

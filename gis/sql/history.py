@@ -272,8 +272,41 @@ def with_as_of(compiled: Compiled, tables: Sequence[Table]) -> Compiled:
     """``compiled`` reading ``tables`` as of ``%(as_of)s``: the same SQL after a CTE
     per table, with the table's own name (a CTE shadows a table of its name in the
     whole statement, subqueries and derived fields included)."""
+    return _after_ctes(compiled, as_of_ctes(tables))
+
+
+def is_append_only(layer: VectorLayer) -> bool:
+    """A layer whose rows only the database adds and nobody may change (the audit
+    trail): it needs no history, and as of an instant it is the rows whose own time
+    had begun by then."""
+    return (
+        not has_history(layer.table)
+        and not layer.access.write
+        and not layer.access.create
+        and layer.time is not None
+        and layer.time.end is None
+    )
+
+
+def with_appended_as_of(compiled: Compiled, layer: VectorLayer) -> Compiled:
+    """``compiled`` reading an append-only ``layer`` (:func:`is_append_only`) as of
+    ``%(as_of)s``: its rows whose time is at or before the instant."""
+    if layer.time is None:
+        raise ValueError(f"{layer.id} has no time to read it as of an instant")
+    table = layer.table
+    cols = ", ".join(sql_identifier(c.name) for c in table.c)
+    name = sql_identifier(table.name)
+    start = sql_identifier(layer.time.start)
+    cte = (
+        f"{name} AS NOT MATERIALIZED (SELECT {cols}, xmin FROM public.{name} "  # noqa: S608
+        f"WHERE {start} <= %({AS_OF})s::timestamptz)"
+    )
+    return _after_ctes(compiled, cte)
+
+
+def _after_ctes(compiled: Compiled, ctes: str) -> Compiled:
+    """``compiled`` after ``ctes`` (joined to its own WITH, if it has one)."""
     sql = compiled.sql
-    ctes = as_of_ctes(tables)
     if sql.startswith("WITH RECURSIVE"):  # no builder writes one
         raise ValueError("an as-of statement cannot extend a recursive WITH")
     if sql.startswith("WITH "):

@@ -291,9 +291,39 @@ def test_bad_instants_are_400(client: TestClient, as_of: str, words: str) -> Non
         r = client.get(path, params={"asOf": as_of, "lang": "en"})
         assert r.status_code == 400, r.text
         assert words in r.json()["detail"]
-    r = client.get("/collections/audit_log/items", params={"asOf": "2026-01-01"},
-                   headers=bearer("auditor"))  # fmt: skip
-    assert r.status_code in (400, 404)
+
+
+def test_the_audit_trail_as_of_an_instant_is_its_rows_until_then(
+    client: TestClient, db: str
+) -> None:
+    """The audit trail keeps no history (nobody may change its rows): as of an
+    instant it is the rows written by then, through the same paging and policy."""
+    auditor = bearer("auditor", sub="kiem-toan")
+    _create(client)
+    before = _instant(db)
+    ids_then = [r[0] for r in _sql(db, "SELECT id FROM audit_log ORDER BY id")]
+    fid = _create(client)
+    _sql(db, "UPDATE tree SET height_m = 3 WHERE id = %s", fid)
+    assert len(_sql(db, "SELECT id FROM audit_log")) > len(ids_then)
+    page = client.get(
+        "/collections/audit_log/items",
+        params={"asOf": before, "limit": 10_000},
+        headers=auditor,
+    )
+    assert page.status_code == 200, page.text
+    assert sorted(f["id"] for f in page.json()["features"]) == ids_then
+    assert (
+        client.get("/collections/audit_log/items", params={"asOf": before}).status_code
+        == 404
+    )  # the trail is the auditor's, as of any instant too
+    assert (
+        client.get(
+            "/collections/audit_log/items",
+            params={"asOf": "2999-01-01T00:00:00Z"},
+            headers=auditor,
+        ).status_code
+        == 400
+    )
 
 
 @pytest.mark.parametrize("n", ["0", "99", "-1", "x", "1.5", "99999999999999"])
