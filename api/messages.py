@@ -333,8 +333,6 @@ MESSAGES: dict[str, str] = {
         "Idempotency-Key này đã được dùng cho một yêu cầu khác; hãy dùng khóa mới cho "
         "yêu cầu mới",
     # --- parcel look-up (api/params.py, api/routers/parcel_lookup.py) ---------------
-    "{name}: expected a whole number from 1 to {top}, got {raw}":
-        "{name}: cần một số nguyên từ 1 đến {top}, nhận được {raw}",
     "ward_code: expected the code of a ward or commune (up to 5 digits), got {raw}":
         "ward_code: cần mã của một phường/xã (tối đa 5 chữ số), nhận được {raw}",
     "national_parcel_id: expected 1 to 32 letters and digits, got {raw}":

@@ -19,6 +19,9 @@ from sqlalchemy import Column
 from api.negotiation import FEATURE_BODY_MEDIA, MEDIA, PATCH_BODY_MEDIA
 from api.params import (
     DOCUMENT,
+    DOSSIERS_DUE_SOON,
+    DOSSIERS_OVERDUE,
+    DOSSIERS_WEEKLY,
     DRAWN_PLANNING,
     EDITS,
     FEATURE,
@@ -31,7 +34,6 @@ from api.params import (
     components,
     openapi_param,
 )
-from api.routers import land_dossiers as dossier_reports
 from api.routers import land_office, parcel_changes
 from gis.columns import column_kind, int_bits
 from gis.crs import crs_uris
@@ -644,11 +646,11 @@ def _dossier_paths(principal: Principal, ctx: DocContext) -> dict[str, Any]:
     for path, op, summary, params in (
         ("weekly", "getLandDossiersWeekly",
          "Land dossiers per ward and week: received, done, on time, late",
-         dossier_reports.WEEKLY),
+         DOSSIERS_WEEKLY),
         ("overdue", "getLandDossiersOverdue",
-         "Open land dossiers past their due date", dossier_reports.OVERDUE),
+         "Open land dossiers past their due date", DOSSIERS_OVERDUE),
         ("due-soon", "getLandDossiersDueSoon",
-         "Open land dossiers due within some working days", dossier_reports.DUE_SOON),
+         "Open land dossiers due within some working days", DOSSIERS_DUE_SOON),
     ):  # fmt: skip
         paths[f"/land/dossiers/{path}"] = {
             "get": {

@@ -144,6 +144,11 @@ class ParamSet:
             if name not in self.names:
                 raise unknown_parameters(query, self.names)
 
+    def check_once(self, query: QueryParams) -> None:
+        """:meth:`check`, and a parameter given twice is a 400 too."""
+        self.check(query)
+        _once(query)
+
     def openapi(self, ctx: DocContext) -> list[dict[str, Any]]:
         """The ``parameters`` of an operation of this kind."""
         listed = [p.reference(ctx) for p in self.params]
@@ -332,6 +337,34 @@ LOOKUP_NATIONAL_ID = Param(
     "National parcel id (mã thửa quốc gia), instead of ward, sheet and number",
     {"type": "string", "pattern": "^[0-9A-Za-z]{1,32}$"},
 )
+# the land dossier reports (``api.routers.land_dossiers``)
+DOSSIER_WEEKS = 12  # the weekly table's default span
+DOSSIER_MAX_DAYS_SPAN = 731  # two years of weeks in one table
+DOSSIER_MAX_LIMIT = 1000
+DOSSIER_MAX_DAYS_AHEAD = 60
+DOSSIER_WARD = Param(
+    "ward_code",
+    "The ward (5-digit 2025 code); default: every ward you see",
+    {"type": "string", "pattern": "^[0-9]{5}$"},
+)
+DOSSIER_FROM = Param(
+    "from",
+    f"First day (YYYY-MM-DD; default: {DOSSIER_WEEKS} weeks ago)",
+    {"type": "string", "format": "date"},
+)
+DOSSIER_TO = Param(
+    "to", "Last day (YYYY-MM-DD; default: today)", {"type": "string", "format": "date"}
+)
+DOSSIER_LIMIT = Param(
+    "limit",
+    f"At most this many dossiers (1 to {DOSSIER_MAX_LIMIT}, default 100)",
+    {"type": "integer", "minimum": 1, "maximum": DOSSIER_MAX_LIMIT, "default": 100},
+)
+DOSSIER_DAYS = Param(
+    "days",
+    f"Due within this many working days (0 to {DOSSIER_MAX_DAYS_AHEAD})",
+    {"type": "integer", "minimum": 0, "maximum": DOSSIER_MAX_DAYS_AHEAD, "default": 3},
+)
 # every parameter; the shared ones are listed under components in this order
 REGISTRY = (
     F_DOCUMENT, F_ITEMS, F_FEATURE, F_TILES, LANG, LIMIT, BBOX, DATETIME, AS_OF,
@@ -363,6 +396,16 @@ EDITS = ParamSet("edits", (LANG,))
 PLANNING = ParamSet("planning", (F_DOCUMENT, LANG))
 DRAWN_PLANNING = ParamSet("drawn-planning", (LANG,))
 # the parcel look-up (JSON, or an HTML list of the matches)
+DOSSIERS_WEEKLY = ParamSet(
+    "dossiers-weekly", (F_DOCUMENT, LANG, DOSSIER_WARD, DOSSIER_FROM, DOSSIER_TO)
+)
+DOSSIERS_OVERDUE = ParamSet(
+    "dossiers-overdue", (F_DOCUMENT, LANG, DOSSIER_WARD, DOSSIER_LIMIT)
+)
+DOSSIERS_DUE_SOON = ParamSet(
+    "dossiers-due-soon",
+    (F_DOCUMENT, LANG, DOSSIER_WARD, DOSSIER_DAYS, DOSSIER_LIMIT),
+)
 LOOKUP = ParamSet(
     "parcel-lookup",
     (F_DOCUMENT, LANG, LOOKUP_WARD, LOOKUP_SHEET, LOOKUP_PARCEL, LOOKUP_NATIONAL_ID),
@@ -538,14 +581,15 @@ _WHOLE = re.compile(r"[0-9]{1,7}")
 _NATIONAL_ID = re.compile(r"[0-9A-Za-z]{1,32}")
 
 
-def _bounded_int(query: QueryParams, name: str, top: int) -> int | None:
+def bounded_int(query: QueryParams, name: str, low: int, high: int) -> int | None:
+    """The integer ``name`` (None when absent); 400 unless ASCII digits from ``low``
+    to ``high`` (``str.isdigit`` also takes "²", which ``int`` refuses)."""
     raw = query.get(name)
     if raw is None:
         return None
-    # ASCII digits only: str.isdigit() also takes "²", which int() refuses
-    if not _WHOLE.fullmatch(raw.strip()) or not 1 <= int(raw) <= top:
+    if not _WHOLE.fullmatch(raw) or not low <= int(raw) <= high:
         raise InvalidParameterError(
-            f"{name}: expected a whole number from 1 to {top}, got {raw[:40]!r}",
+            f"{name}: expected an integer from {low} to {high}, got {raw[:40]!r}",
             parameter=name,
         )
     return int(raw)
@@ -554,8 +598,7 @@ def _bounded_int(query: QueryParams, name: str, top: int) -> int | None:
 def parse_lookup(query: QueryParams) -> ParcelLookup:
     """The look-up a query asks for: all of ``ward_code``, ``sheet_no`` and
     ``parcel_no``, or ``national_parcel_id`` alone; anything else a 400."""
-    LOOKUP.check(query)
-    _once(query)
+    LOOKUP.check_once(query)
     ward = query.get("ward_code")
     if ward is not None and not _DIGITS.fullmatch(ward.strip()):
         raise InvalidParameterError(
@@ -563,8 +606,8 @@ def parse_lookup(query: QueryParams) -> ParcelLookup:
             f"got {ward[:40]!r}",
             parameter="ward_code",
         )
-    sheet = _bounded_int(query, "sheet_no", MAX_SHEET_NO)
-    parcel = _bounded_int(query, "parcel_no", MAX_PARCEL_NO)
+    sheet = bounded_int(query, "sheet_no", 1, MAX_SHEET_NO)
+    parcel = bounded_int(query, "parcel_no", 1, MAX_PARCEL_NO)
     national = query.get("national_parcel_id")
     by_sheet = (ward, sheet, parcel)
     if national is not None:

@@ -21,7 +21,6 @@ import datetime as dt
 import re
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-from zoneinfo import ZoneInfo
 
 import orjson
 from fastapi import APIRouter, Request, Response
@@ -30,8 +29,19 @@ from api import html, negotiation
 from api.deps import PrincipalDep, claims_of
 from api.links import base_url, link, self_url
 from api.negotiation import MEDIA
-from api.params import F_DOCUMENT, LANG, LangDep, Param, ParamSet
+from api.params import (
+    DOSSIER_MAX_DAYS_AHEAD,
+    DOSSIER_MAX_DAYS_SPAN,
+    DOSSIER_MAX_LIMIT,
+    DOSSIER_WEEKS,
+    DOSSIERS_DUE_SOON,
+    DOSSIERS_OVERDUE,
+    DOSSIERS_WEEKLY,
+    LangDep,
+    bounded_int,
+)
 from api.state import app_state
+from gis.columns import CITY_TZ
 from gis.db.pool import fetch_one
 from gis.db.statements import STATEMENTS, Statement
 from gis.errors import ForbiddenError, InvalidParameterError, NotFoundError
@@ -47,27 +57,8 @@ from layers import CATALOGUE
 
 router = APIRouter()
 DOSSIERS = "land_dossiers"
-CITY_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 FORMATS = ("json", "html")
-DEFAULT_WEEKS = 12
-MAX_DAYS_SPAN = 731  # two years of weeks in one table
-MAX_LIMIT = 1000
-MAX_DAYS_AHEAD = 60
 _WARD_CODE = re.compile(r"\d{5}")
-
-WARD = Param("ward_code", "The ward (5-digit 2025 code); default: every ward you see",
-             {"type": "string", "pattern": "^[0-9]{5}$"})  # fmt: skip
-FROM = Param("from", f"First day (YYYY-MM-DD; default: {DEFAULT_WEEKS} weeks ago)",
-             {"type": "string", "format": "date"})  # fmt: skip
-TO = Param("to", "Last day (YYYY-MM-DD; default: today)",
-           {"type": "string", "format": "date"})  # fmt: skip
-LIMIT = Param("limit", f"At most this many dossiers (1 to {MAX_LIMIT}, default 100)",
-              {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100})  # fmt: skip
-DAYS = Param("days", f"Due within this many working days (0 to {MAX_DAYS_AHEAD})",
-             {"type": "integer", "minimum": 0, "maximum": MAX_DAYS_AHEAD, "default": 3})  # fmt: skip
-WEEKLY = ParamSet("dossiers-weekly", (F_DOCUMENT, LANG, WARD, FROM, TO))
-OVERDUE = ParamSet("dossiers-overdue", (F_DOCUMENT, LANG, WARD, LIMIT))
-DUE_SOON = ParamSet("dossiers-due-soon", (F_DOCUMENT, LANG, WARD, DAYS, LIMIT))
 
 TITLES = {
     "weekly": Label("Hồ sơ đất đai theo tuần", "Land dossiers by week"),
@@ -78,7 +69,7 @@ TITLES = {
 
 def city_today() -> dt.date:
     """Today in the city (the reports' "today" is PostgreSQL's, the same day)."""
-    return dt.datetime.now(CITY_ZONE).date()
+    return dt.datetime.now(CITY_TZ).date()
 
 
 def _readable(principal: Principal) -> VectorLayer:
@@ -109,15 +100,8 @@ def _ward(request: Request, layer: VectorLayer, principal: Principal) -> str | N
 
 
 def _integer(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    if not re.fullmatch(r"\d{1,6}", raw) or not low <= int(raw) <= high:
-        raise InvalidParameterError(
-            f"{name}: expected an integer from {low} to {high}, got {raw!r}",
-            parameter=name,
-        )
-    return int(raw)
+    value = bounded_int(request.query_params, name, low, high)
+    return default if value is None else value
 
 
 def _date(request: Request, name: str, default: dt.date) -> dt.date:
@@ -137,22 +121,15 @@ def _date(request: Request, name: str, default: dt.date) -> dt.date:
 def _period(request: Request) -> tuple[dt.date, dt.date]:
     last = _date(request, "to", city_today())
     first = _date(
-        request, "from", last - dt.timedelta(weeks=DEFAULT_WEEKS) + dt.timedelta(days=1)
+        request, "from", last - dt.timedelta(weeks=DOSSIER_WEEKS) + dt.timedelta(days=1)
     )
     if first > last:
         raise InvalidParameterError("from: after to", parameter="from")
-    if (last - first).days > MAX_DAYS_SPAN:
+    if (last - first).days > DOSSIER_MAX_DAYS_SPAN:
         raise InvalidParameterError(
-            f"from, to: at most {MAX_DAYS_SPAN} days apart", parameter="from"
+            f"from, to: at most {DOSSIER_MAX_DAYS_SPAN} days apart", parameter="from"
         )
     return first, last
-
-
-def _check(request: Request, params: ParamSet) -> None:
-    params.check(request.query_params)
-    for name in params.names:
-        if len(request.query_params.getlist(name)) > 1:
-            raise InvalidParameterError(f"{name}: given more than once", parameter=name)
 
 
 @router.get(
@@ -165,7 +142,7 @@ async def get_weekly(
 ) -> Response:
     """Per ward and ISO week: received, done, done on time, late, on-time rate."""
     layer = _readable(principal)
-    _check(request, WEEKLY)
+    DOSSIERS_WEEKLY.check_once(request.query_params)
     fmt = negotiation.choose(request, FORMATS)
     ward = _ward(request, layer, principal)
     first, last = _period(request)
@@ -184,10 +161,10 @@ async def get_overdue(
 ) -> Response:
     """Open dossiers past their due date, most overdue first."""
     layer = _readable(principal)
-    _check(request, OVERDUE)
+    DOSSIERS_OVERDUE.check_once(request.query_params)
     fmt = negotiation.choose(request, FORMATS)
     ward = _ward(request, layer, principal)
-    limit = _integer(request, "limit", 100, 1, MAX_LIMIT)
+    limit = _integer(request, "limit", 100, 1, DOSSIER_MAX_LIMIT)
     parcels = CATALOGUE["land_parcels"]
     statement = DossierListStatement(layer, parcels, "overdue", limit, ward)
     return await _answer(request, lang, fmt, "overdue", statement)
@@ -203,11 +180,11 @@ async def get_due_soon(
 ) -> Response:
     """Open dossiers due from today to ``days`` working days ahead, soonest first."""
     layer = _readable(principal)
-    _check(request, DUE_SOON)
+    DOSSIERS_DUE_SOON.check_once(request.query_params)
     fmt = negotiation.choose(request, FORMATS)
     ward = _ward(request, layer, principal)
-    days = _integer(request, "days", 3, 0, MAX_DAYS_AHEAD)
-    limit = _integer(request, "limit", 100, 1, MAX_LIMIT)
+    days = _integer(request, "days", 3, 0, DOSSIER_MAX_DAYS_AHEAD)
+    limit = _integer(request, "limit", 100, 1, DOSSIER_MAX_LIMIT)
     parcels = CATALOGUE["land_parcels"]
     statement = DossierListStatement(layer, parcels, "due_soon", limit, ward, days=days)
     return await _answer(request, lang, fmt, "due_soon", statement)

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import anyio
@@ -265,13 +265,9 @@ async def get_parcel_card(
     principal: PrincipalDep,
 ) -> Response:
     """The parcel card."""
-    parcels = _readable(PARCELS, principal)
-    _only(request.query_params, PAGE_PARAMS)
-    fid = feature_id_of(parcels, feature_id)
-    feature = await _feature(request, parcels, principal, fid)
-    coordinates = await _coordinates(request, parcels, fid, with_map=False)
-    planning = await _planning(request, parcels, principal, fid)
-    lineage = await _lineage(request, parcels, fid)
+    parcels, fid, feature, coordinates, planning, lineage = await _sheet(
+        request, principal, feature_id, with_map=False
+    )
     base = base_url(request)
     items = f"{base}/collections/{PARCELS}/items"
     props = feature["properties"]
@@ -310,14 +306,10 @@ async def get_parcel_extract(
     principal: PrincipalDep,
 ) -> Response:
     """The printable extract of the parcel, as PDF."""
-    parcels = _readable(PARCELS, principal)
-    _only(request.query_params, PAGE_PARAMS)
-    fid = feature_id_of(parcels, feature_id)
-    feature = await _feature(request, parcels, principal, fid)
-    coordinates = await _coordinates(request, parcels, fid, with_map=True)
-    planning = await _planning(request, parcels, principal, fid)
+    parcels, fid, feature, coordinates, planning, lineage = await _sheet(
+        request, principal, feature_id, with_map=True
+    )
     versions = await _versions(request, parcels, fid)
-    lineage = await _lineage(request, parcels, fid)
     ward = feature["properties"].get("ward_code")
     dossiers = await _dossiers(request, principal, fid, ward)
     today = dt.datetime.now(CITY_TZ).date()
@@ -426,6 +418,34 @@ def _render_pdf(page: bytes) -> bytes:
     )
     pdf: bytes = document.write_pdf()
     return pdf
+
+
+class ParcelSheet(NamedTuple):
+    """What the card and the extract both show of a parcel."""
+
+    parcels: VectorLayer
+    fid: int
+    feature: dict[str, Any]
+    coordinates: dict[str, Any]
+    planning: dict[str, Any] | None
+    lineage: dict[str, Any] | None
+
+
+async def _sheet(
+    request: Request, principal: Principal, feature_id: str, *, with_map: bool
+) -> ParcelSheet:
+    """What the card and the extract both show of a parcel: the layer, the id, the
+    feature (as the caller may read it), its coordinate table (with the extract's
+    drawing when ``with_map``), planning and lineage. 404 for a parcel or layer
+    the caller cannot see, 400 for a parameter the pages lack."""
+    parcels = _readable(PARCELS, principal)
+    _only(request.query_params, PAGE_PARAMS)
+    fid = feature_id_of(parcels, feature_id)
+    feature = await _feature(request, parcels, principal, fid)
+    coordinates = await _coordinates(request, parcels, fid, with_map=with_map)
+    planning = await _planning(request, parcels, principal, fid)
+    lineage = await _lineage(request, parcels, fid)
+    return ParcelSheet(parcels, fid, feature, coordinates, planning, lineage)
 
 
 async def _feature(
